@@ -1,0 +1,143 @@
+//! Safety of everything that may reach a screen or a browser.
+//!
+//! Server strings are hostile input (research note §4.3, client rules C-2, C-7):
+//! URIs must be absolute `https` (or `http` to a loopback host), carry no userinfo
+//! and no control or format characters; free text is stripped of them and bounded.
+
+/// Longest URI accepted for display or as an endpoint.
+pub const MAX_URI_LEN: usize = 2048;
+/// Longest user code accepted (RFC 8628 §6.1 codes are about 8-12 characters).
+pub const MAX_USER_CODE_LEN: usize = 32;
+/// Longest free text (server `message`, `error_description`) kept, in characters.
+pub const MAX_TEXT_CHARS: usize = 1024;
+
+/// True for characters that must never reach a terminal: C0, DEL, C1 and the
+/// Unicode format characters used for BiDi spoofing and invisible text.
+pub fn is_unsafe_char(c: char) -> bool {
+    let u = c as u32;
+    u < 0x20
+        || (0x7f..=0x9f).contains(&u)
+        || matches!(u, 0xad | 0x61c | 0x180e | 0xfeff)
+        || (0x200b..=0x200f).contains(&u)
+        || (0x2028..=0x202e).contains(&u)
+        || (0x2060..=0x206f).contains(&u)
+        || (0xfff9..=0xfffb).contains(&u)
+}
+
+/// Free text with unsafe characters removed (newlines and tabs become spaces),
+/// bounded to [`MAX_TEXT_CHARS`].
+pub fn clean_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(MAX_TEXT_CHARS));
+    for c in s.chars().take(MAX_TEXT_CHARS) {
+        if c == '\n' || c == '\t' || c == '\r' {
+            out.push(' ');
+        } else if !is_unsafe_char(c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A parsed absolute http(s) URL, just enough to judge it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    pub https: bool,
+    /// Host without port or brackets, lower-cased by the caller if needed.
+    pub host: &'a str,
+    /// `scheme://authority`.
+    pub origin: &'a str,
+    /// Everything after the authority (path, query, fragment), may be empty.
+    pub rest: &'a str,
+}
+
+/// Splits an absolute `http`/`https` URL. Refuses control characters, spaces,
+/// userinfo, empty hosts and overlong input.
+pub fn parse_url(url: &str) -> Result<UrlParts<'_>, String> {
+    if url.len() > MAX_URI_LEN {
+        return Err(format!("URL longer than {MAX_URI_LEN} bytes"));
+    }
+    if url.chars().any(|c| is_unsafe_char(c) || c == ' ') {
+        return Err("URL contains control, format or space characters".into());
+    }
+    let (https, after) = if url.len() >= 8 && url[..8].eq_ignore_ascii_case("https://") {
+        (true, &url[8..])
+    } else if url.len() >= 7 && url[..7].eq_ignore_ascii_case("http://") {
+        (false, &url[7..])
+    } else {
+        return Err("URL is not absolute http(s)".into());
+    };
+    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let authority = &after[..end];
+    if authority.contains('@') {
+        return Err("URL carries userinfo".into());
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    if host.is_empty() {
+        return Err("URL has no host".into());
+    }
+    let scheme_len = url.len() - after.len();
+    Ok(UrlParts { https, host, origin: &url[..scheme_len + end], rest: &after[end..] })
+}
+
+/// True for hosts that never leave the machine.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    h == "localhost" || h.ends_with(".localhost") || h == "::1" || h.starts_with("127.")
+}
+
+/// An endpoint or displayed URI must be https, or http only to a loopback host.
+pub fn check_secure_url(url: &str) -> Result<UrlParts<'_>, String> {
+    let parts = parse_url(url)?;
+    if !parts.https && !is_loopback_host(parts.host) {
+        return Err(format!("refusing non-HTTPS URL to non-loopback host {}", parts.host));
+    }
+    Ok(parts)
+}
+
+/// A user code must be short, printable ASCII letters, digits, dashes and spaces.
+pub fn check_user_code(code: &str) -> Result<(), String> {
+    if code.is_empty() || code.len() > MAX_USER_CODE_LEN {
+        return Err(format!("user_code must be 1 to {MAX_USER_CODE_LEN} characters"));
+    }
+    if !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ') {
+        return Err("user_code has characters other than letters, digits, '-' and space".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert!(check_secure_url("https://example.com/device").is_ok());
+        assert!(check_secure_url("http://127.0.0.1:8080/device").is_ok());
+        assert!(check_secure_url("http://[::1]:80/x").is_ok());
+        assert!(check_secure_url("http://localhost/x").is_ok());
+        assert!(check_secure_url("http://example.com/device").is_err());
+        assert!(check_secure_url("javascript:alert(1)").is_err());
+        assert!(check_secure_url("https://user:pw@example.com/").is_err());
+        assert!(check_secure_url("https://example.com/\u{1b}[31m").is_err());
+        assert!(check_secure_url("https://exa\u{202e}mple.com/").is_err());
+        assert!(check_secure_url("https:///path").is_err());
+        let p = parse_url("https://Login.Example.com:8443/device?x=1").unwrap();
+        assert_eq!(p.host, "Login.Example.com");
+        assert_eq!(p.origin, "https://Login.Example.com:8443");
+        assert_eq!(p.rest, "/device?x=1");
+    }
+
+    #[test]
+    fn text_and_codes() {
+        assert_eq!(clean_text("a\u{1b}[2Jb\u{9b}c\nd"), "a[2Jbc d");
+        assert!(check_user_code("WDJB-MJHT").is_ok());
+        assert!(check_user_code("019 450 730").is_ok());
+        assert!(check_user_code("").is_err());
+        assert!(check_user_code("AB\u{1b}CD").is_err());
+        assert!(check_user_code(&"A".repeat(33)).is_err());
+    }
+}

@@ -1,0 +1,81 @@
+//! Refreshing an access token (RFC 6749 §6), with refresh token rotation.
+
+use crate::config::{check_endpoint, Client, Timing};
+use crate::error::{ConfigError, FlowError};
+use crate::exchange::{Operation, Spec, Template, Verdict};
+use crate::http::{HttpResponse, RequestId, Timestamp};
+use crate::secret::Secret;
+use crate::tokens::TokenSet;
+use crate::wire::reply::{classify, Reply};
+use crate::wire::request::form_post;
+use crate::wire::token::parse_tokens;
+use serde::{Deserialize, Serialize};
+
+/// What a refresh needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshConfig {
+    #[serde(flatten)]
+    pub client: Client,
+    pub token_endpoint: String,
+    pub refresh_token: Secret,
+    /// Narrower scope to ask for; `None` keeps the granted scope (RFC 6749 §6).
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub timing: Timing,
+}
+
+struct RefreshSpec {
+    refresh_token: Secret,
+}
+
+impl Spec for RefreshSpec {
+    type Output = TokenSet;
+
+    fn target(&self) -> &'static str {
+        "the token endpoint"
+    }
+
+    fn interpret(&mut self, resp: &HttpResponse, _sent: Timestamp, now: Timestamp, timing: &Timing) -> Verdict<TokenSet> {
+        match classify(resp, timing.max_body_bytes) {
+            Reply::Success(obj) => match parse_tokens(obj, now) {
+                Ok(mut tokens) => {
+                    // No new refresh token means the old one stays valid (RFC 6749 §6).
+                    if tokens.refresh_token.is_none() {
+                        tokens.refresh_token = Some(self.refresh_token.clone());
+                    }
+                    Verdict::Done(tokens)
+                }
+                Err(reason) => Verdict::Fail(FlowError::invalid_response(Some(resp.status), format!("token response: {reason}"))),
+            },
+            Reply::OAuth(e) if e.error == "invalid_grant" => {
+                let mut err = e.into_flow_error("the refresh token was refused");
+                err.message.push_str("; log in again");
+                Verdict::Fail(err)
+            }
+            Reply::OAuth(e) => Verdict::Fail(e.into_flow_error("refresh failed")),
+            Reply::Transient { retry_after_ms, .. } => Verdict::Retry { retry_after_ms },
+            Reply::Invalid(e) => Verdict::Fail(e),
+        }
+    }
+}
+
+/// Exchanges a refresh token for new tokens, sans-IO: one `Send`, then `Done`
+/// or `Failed`. `Failed` with code `invalid_grant` means the user must log in again.
+pub struct Refresh(Operation<RefreshSpec>);
+
+impl Refresh {
+    pub fn new(config: RefreshConfig, now: Timestamp) -> Result<Self, ConfigError> {
+        config.client.validate()?;
+        check_endpoint(&config.token_endpoint)?;
+        let mut params = vec![("grant_type", "refresh_token"), ("refresh_token", config.refresh_token.expose())];
+        if let Some(scope) = &config.scope {
+            params.push(("scope", scope));
+        }
+        let request = form_post(RequestId(0), &config.token_endpoint, &config.client, &params);
+        let spec = RefreshSpec { refresh_token: config.refresh_token.clone() };
+        Ok(Refresh(Operation::new(spec, Template::from_request(request), config.timing, now)))
+    }
+}
+
+operation_methods!(Refresh, TokenSet);

@@ -1,0 +1,199 @@
+//! Replays every `tests/vectors/*.json` (the cross-language source of truth)
+//! through the Rust API. The format is documented in `tests/vectors/README.md`.
+
+use deviceflow::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+enum Op {
+    Flow(DeviceFlow),
+    Discovery(Discovery),
+    Refresh(Refresh),
+    Revocation(Revocation),
+}
+
+impl Op {
+    fn new(kind: &str, config: &Value, now: Timestamp) -> Result<Op, String> {
+        let err = |e: &dyn std::fmt::Display| e.to_string();
+        Ok(match kind {
+            "device_flow" => {
+                let c: Config = serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
+                Op::Flow(DeviceFlow::new(c, now).map_err(|e| err(&e))?)
+            }
+            "discovery" => {
+                let issuer = config["issuer"].as_str().ok_or("discovery config needs issuer")?;
+                let timing: Timing = serde_json::from_value(config.get("timing").cloned().unwrap_or(json!({}))).map_err(|e| err(&e))?;
+                Op::Discovery(Discovery::with_timing(issuer, timing, now).map_err(|e| err(&e))?)
+            }
+            "refresh" => {
+                let c: RefreshConfig = serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
+                Op::Refresh(Refresh::new(c, now).map_err(|e| err(&e))?)
+            }
+            "revocation" => {
+                let c: RevocationConfig = serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
+                Op::Revocation(Revocation::new(c, now).map_err(|e| err(&e))?)
+            }
+            other => return Err(format!("unknown operation {other}")),
+        })
+    }
+
+    fn poll(&mut self, now: Timestamp) -> Value {
+        match self {
+            Op::Flow(m) => serde_json::to_value(m.poll_action(now)),
+            Op::Discovery(m) => serde_json::to_value(m.poll_action(now)),
+            Op::Refresh(m) => serde_json::to_value(m.poll_action(now)),
+            Op::Revocation(m) => serde_json::to_value(m.poll_action(now)),
+        }
+        .unwrap()
+    }
+
+    fn respond(&mut self, id: RequestId, r: HttpResponse, now: Timestamp) -> Result<(), MisuseError> {
+        match self {
+            Op::Flow(m) => m.handle_response(id, r, now),
+            Op::Discovery(m) => m.handle_response(id, r, now),
+            Op::Refresh(m) => m.handle_response(id, r, now),
+            Op::Revocation(m) => m.handle_response(id, r, now),
+        }
+    }
+
+    fn transport(&mut self, id: RequestId, k: TransportError, now: Timestamp) -> Result<(), MisuseError> {
+        match self {
+            Op::Flow(m) => m.handle_transport_error(id, k, now),
+            Op::Discovery(m) => m.handle_transport_error(id, k, now),
+            Op::Refresh(m) => m.handle_transport_error(id, k, now),
+            Op::Revocation(m) => m.handle_transport_error(id, k, now),
+        }
+    }
+
+    fn cancel(&mut self, now: Timestamp) -> Result<(), MisuseError> {
+        match self {
+            Op::Flow(m) => m.cancel(now),
+            Op::Discovery(m) => m.cancel(now),
+            Op::Refresh(m) => m.cancel(now),
+            Op::Revocation(m) => m.cancel(now),
+        }
+    }
+}
+
+/// `expected` ⊆ `actual`: every key given must match; `null` matches null or absent;
+/// a `headers` map matches a header list by case-insensitive name.
+fn subset(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, ev) in e {
+                let av = a.get(k).unwrap_or(&Value::Null);
+                if k == "headers" && ev.is_object() && av.is_array() {
+                    for (name, want) in ev.as_object().unwrap() {
+                        let got = av.as_array().unwrap().iter().find(|h| {
+                            h["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))
+                        });
+                        let got = got.map(|h| h["value"].clone()).unwrap_or(Value::Null);
+                        if &got != want {
+                            return Err(format!("{path}.headers.{name}: expected {want}, got {got}"));
+                        }
+                    }
+                } else {
+                    subset(ev, av, &format!("{path}.{k}"))?;
+                }
+            }
+            Ok(())
+        }
+        (Value::Null, Value::Null) => Ok(()),
+        (e, a) if e == a => Ok(()),
+        (e, a) => Err(format!("{path}: expected {e}, got {a}")),
+    }
+}
+
+fn response(spec: &Value) -> HttpResponse {
+    let mut headers: Vec<Header> = spec["headers"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| Header::new(k, v.as_str().unwrap())).collect())
+        .unwrap_or_default();
+    let body: Vec<u8> = if let Some(j) = spec.get("json") {
+        if spec.get("headers").is_none() {
+            headers.push(Header::new("content-type", "application/json"));
+        }
+        j.to_string().into_bytes()
+    } else if let Some(t) = spec.get("text") {
+        t.as_str().unwrap().as_bytes().to_vec()
+    } else if let Some(b) = spec.get("base64") {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.decode(b.as_str().unwrap()).unwrap()
+    } else if let Some(r) = spec.get("repeat") {
+        r["text"].as_str().unwrap().repeat(r["times"].as_u64().unwrap() as usize).into_bytes()
+    } else {
+        Vec::new()
+    };
+    HttpResponse { status: spec["status"].as_u64().unwrap() as u16, headers, body }
+}
+
+fn check_misuse(step: &Value, result: Result<(), MisuseError>) -> Result<(), String> {
+    match (step.get("misuse").and_then(Value::as_str), result) {
+        (None, Ok(())) => Ok(()),
+        (Some(code), Err(e)) if e.code() == code => Ok(()),
+        (want, got) => Err(format!("misuse: expected {want:?}, got {got:?}")),
+    }
+}
+
+fn run(vector: &Value) -> Result<(), String> {
+    let start = Timestamp(vector["start"].as_u64().unwrap_or(0));
+    let kind = vector["operation"].as_str().unwrap_or("device_flow");
+    let op = Op::new(kind, &vector["config"], start);
+    if vector.get("config_error").and_then(Value::as_bool) == Some(true) {
+        return match op {
+            Err(_) => Ok(()),
+            Ok(_) => Err("expected a configuration error".into()),
+        };
+    }
+    let mut op = op?;
+    let mut last_id = None;
+    for (i, step) in vector["steps"].as_array().ok_or("no steps")?.iter().enumerate() {
+        let at = |what: String| format!("step {i}: {what}");
+        if let Some(now) = step.get("poll") {
+            let action = op.poll(Timestamp(now.as_u64().unwrap()));
+            if action["type"] == "send" {
+                last_id = Some(RequestId(action["id"].as_u64().unwrap()));
+            }
+            subset(&step["expect"], &action, "action").map_err(|e| at(format!("{e}\n  actual: {action}")))?;
+        } else if let Some(r) = step.get("respond") {
+            let id = r.get("id").and_then(Value::as_u64).map(RequestId).or(last_id).ok_or_else(|| at("no request to answer".into()))?;
+            let now = Timestamp(r["now"].as_u64().unwrap());
+            check_misuse(step, op.respond(id, response(r), now)).map_err(at)?;
+        } else if let Some(t) = step.get("transport_error") {
+            let id = t.get("id").and_then(Value::as_u64).map(RequestId).or(last_id).ok_or_else(|| at("no request".into()))?;
+            let kind: TransportError = serde_json::from_value(t["kind"].clone()).map_err(|e| at(e.to_string()))?;
+            check_misuse(step, op.transport(id, kind, Timestamp(t["now"].as_u64().unwrap()))).map_err(at)?;
+        } else if let Some(now) = step.get("cancel") {
+            check_misuse(step, op.cancel(Timestamp(now.as_u64().unwrap()))).map_err(at)?;
+        } else {
+            return Err(at(format!("unknown step {step}")));
+        }
+    }
+    Ok(())
+}
+
+fn vector_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn replay_all_vectors() {
+    let files = vector_files();
+    let mut failures = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let vector: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        if let Err(e) = run(&vector) {
+            failures.push(format!("{}: {}\n  {e}", file.file_name().unwrap().to_string_lossy(), vector["name"]));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(files.len() >= 50, "expected at least 50 vectors, found {}", files.len());
+}

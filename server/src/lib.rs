@@ -1,0 +1,1 @@
+//! Placeholder: the server half is built under its own issue.
