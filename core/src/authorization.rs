@@ -40,7 +40,11 @@ pub(crate) fn parse_issued(obj: &Object, sent_at: Timestamp, timing: &Timing) ->
         .to_ascii_lowercase();
     let complete = opt_str(obj, "verification_uri_complete")?.filter(|s| !s.is_empty());
     if let Some(c) = complete {
-        check_secure_url(c).map_err(|e| format!("verification_uri_complete: {e}"))?;
+        let parts = check_secure_url(c).map_err(|e| format!("verification_uri_complete: {e}"))?;
+        // A code-carrying link to another site is a phishing shape (RFC 8628 §5.4).
+        if !parts.host.eq_ignore_ascii_case(&host) {
+            return Err("verification_uri_complete points at a different host than verification_uri".into());
+        }
     }
     let expires_in_ms = opt_seconds_ms(obj, "expires_in")?.ok_or("expires_in is missing")?;
     if expires_in_ms == 0 {

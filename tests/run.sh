@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test suite. Installs what it needs first (tests/setup.sh), so a
+# fresh clone on a fresh machine needs nothing else:   ./tests/run.sh
+# Run one suite:   ./tests/run.sh python      (names: tests/suites/*.sh, plus "rust")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+only=${1:-}
+started=$(date +%s)
+results=()
+failed=0
+
+run_suite() {
+  local name=$1; shift
+  local t0; t0=$(date +%s)
+  printf '\n==================== %s ====================\n' "$name"
+  if "$@"; then
+    results+=("ok      $name ($(( $(date +%s) - t0 )) s)")
+  else
+    results+=("FAILED  $name ($(( $(date +%s) - t0 )) s)")
+    failed=$((failed + 1))
+  fi
+}
+
+rust_suite() {
+  cargo build --workspace --all-targets --locked
+  cargo test --workspace --locked
+}
+
+./tests/setup.sh
+
+if [ -z "$only" ] || [ "$only" = rust ]; then
+  run_suite rust rust_suite
+fi
+for suite in tests/suites/*.sh; do
+  name=$(basename "$suite" .sh)
+  if [ -z "$only" ] || [ "$only" = "$name" ]; then
+    run_suite "$name" bash "$suite"
+  fi
+done
+
+printf '\n==================== summary (%s s) ====================\n' "$(( $(date +%s) - started ))"
+printf '%s\n' "${results[@]}"
+total=${#results[@]}
+printf '%d passed, %d failed\n' "$((total - failed))" "$failed"
+[ "$failed" -eq 0 ]
