@@ -23,7 +23,11 @@ pub enum Action<T = TokenSet> {
     /// Show this to the user (RFC 8628 §3.3). Always includes `user_code`.
     Display(Prompt),
     /// Nothing to do before `until` (`delay_ms` from the `now` you passed). Waking early is harmless.
-    Wait { until: Timestamp, delay_ms: u64, reason: WaitReason },
+    Wait {
+        until: Timestamp,
+        delay_ms: u64,
+        reason: WaitReason,
+    },
     /// A request is in flight; feed its response.
     AwaitingResponse { id: RequestId },
     /// Finished with a result. Terminal.

@@ -22,9 +22,14 @@ pub(crate) struct Issued {
 
 /// Validates the response. `sent_at` is when the device request was sent: the
 /// server's clock started no earlier, so the deadline is never late.
-pub(crate) fn parse_issued(obj: &Object, sent_at: Timestamp, timing: &Timing) -> Result<Issued, String> {
+pub(crate) fn parse_issued(
+    obj: &Object,
+    sent_at: Timestamp,
+    timing: &Timing,
+) -> Result<Issued, String> {
     let device_code = req_str(obj, "device_code")?;
-    if device_code.len() > MAX_DEVICE_CODE_LEN || !device_code.bytes().all(|b| b.is_ascii_graphic()) {
+    if device_code.len() > MAX_DEVICE_CODE_LEN || !device_code.bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err("device_code is too long or not printable ASCII".into());
     }
     let user_code = req_str(obj, "user_code")?;
@@ -43,7 +48,9 @@ pub(crate) fn parse_issued(obj: &Object, sent_at: Timestamp, timing: &Timing) ->
         let parts = check_secure_url(c).map_err(|e| format!("verification_uri_complete: {e}"))?;
         // A code-carrying link to another site is a phishing shape (RFC 8628 §5.4).
         if !parts.host.eq_ignore_ascii_case(&host) {
-            return Err("verification_uri_complete points at a different host than verification_uri".into());
+            return Err(
+                "verification_uri_complete points at a different host than verification_uri".into(),
+            );
         }
     }
     let expires_in_ms = opt_seconds_ms(obj, "expires_in")?.ok_or("expires_in is missing")?;
@@ -51,16 +58,26 @@ pub(crate) fn parse_issued(obj: &Object, sent_at: Timestamp, timing: &Timing) ->
         return Err("expires_in must be greater than 0".into());
     }
     if expires_in_ms > timing.max_expires_in_s * 1000 {
-        return Err(format!("expires_in over {} s is not credible", timing.max_expires_in_s));
+        return Err(format!(
+            "expires_in over {} s is not credible",
+            timing.max_expires_in_s
+        ));
     }
     let interval_ms = match opt_seconds_ms(obj, "interval")? {
         None | Some(0) => timing.default_interval_ms,
         Some(ms) if ms > timing.max_interval_s * 1000 => {
-            return Err(format!("interval over {} s is not credible", timing.max_interval_s))
+            return Err(format!(
+                "interval over {} s is not credible",
+                timing.max_interval_s
+            ))
         }
         Some(ms) => ms,
     };
-    let message = opt_str(obj, "message").ok().flatten().map(clean_text).filter(|m| !m.is_empty());
+    let message = opt_str(obj, "message")
+        .ok()
+        .flatten()
+        .map(clean_text)
+        .filter(|m| !m.is_empty());
     let deadline = sent_at.plus(expires_in_ms);
     Ok(Issued {
         device_code: Secret::new(device_code),

@@ -18,7 +18,13 @@ impl Spec for AuthorizeSpec {
         "the device authorization endpoint"
     }
 
-    fn interpret(&mut self, resp: &HttpResponse, sent_at: Timestamp, _now: Timestamp, timing: &Timing) -> Verdict<Issued> {
+    fn interpret(
+        &mut self,
+        resp: &HttpResponse,
+        sent_at: Timestamp,
+        _now: Timestamp,
+        timing: &Timing,
+    ) -> Verdict<Issued> {
         match classify(resp, timing.max_body_bytes) {
             Reply::Success(obj) => match parse_issued(&obj, sent_at, timing) {
                 Ok(issued) => Verdict::Done(issued),
@@ -29,13 +35,18 @@ impl Spec for AuthorizeSpec {
             },
             Reply::OAuth(e) => Verdict::Fail(e.into_flow_error("device authorization refused")),
             Reply::Transient { retry_after_ms, .. } => Verdict::Retry { retry_after_ms },
-            Reply::Invalid(_) if matches!(resp.status, 404 | 405 | 501) => Verdict::Fail(FlowError {
-                status: Some(resp.status),
-                ..FlowError::new(
-                    ErrorCode::Unsupported,
-                    format!("{} answered HTTP {}: the server offers no device flow there", self.endpoint, resp.status),
-                )
-            }),
+            Reply::Invalid(_) if matches!(resp.status, 404 | 405 | 501) => {
+                Verdict::Fail(FlowError {
+                    status: Some(resp.status),
+                    ..FlowError::new(
+                        ErrorCode::Unsupported,
+                        format!(
+                            "{} answered HTTP {}: the server offers no device flow there",
+                            self.endpoint, resp.status
+                        ),
+                    )
+                })
+            }
             Reply::Invalid(e) => Verdict::Fail(e),
         }
     }

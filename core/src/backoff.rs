@@ -35,12 +35,24 @@ pub(crate) struct Pacer {
 impl Pacer {
     /// A pacer for polling at `interval_ms`.
     pub fn polling(interval_ms: u64, timing: &Timing) -> Self {
-        Pacer { interval_ms, slowed: false, failures: 0, base_ms: interval_ms, timing: timing.clone() }
+        Pacer {
+            interval_ms,
+            slowed: false,
+            failures: 0,
+            base_ms: interval_ms,
+            timing: timing.clone(),
+        }
     }
 
     /// A pacer for a one-shot request: retries start at `retry_base_ms`.
     pub fn one_shot(timing: &Timing) -> Self {
-        Pacer { interval_ms: 0, slowed: false, failures: 0, base_ms: timing.retry_base_ms, timing: timing.clone() }
+        Pacer {
+            interval_ms: 0,
+            slowed: false,
+            failures: 0,
+            base_ms: timing.retry_base_ms,
+            timing: timing.clone(),
+        }
     }
 
     pub fn interval_ms(&self) -> u64 {
@@ -54,7 +66,11 @@ impl Pacer {
     /// The wait before the next poll after a well-formed reply.
     pub fn next_poll(&mut self, retry_after_ms: Option<u64>) -> (u64, WaitReason) {
         self.failures = 0;
-        let reason = if self.slowed { WaitReason::SlowDown } else { WaitReason::Interval };
+        let reason = if self.slowed {
+            WaitReason::SlowDown
+        } else {
+            WaitReason::Interval
+        };
         self.with_retry_after(self.interval_ms + self.margin_ms(), reason, retry_after_ms)
     }
 
@@ -67,23 +83,46 @@ impl Pacer {
     }
 
     /// A transient failure. `None` when too many happened in a row.
-    pub fn transient(&mut self, retry_after_ms: Option<u64>, one_shot: bool) -> Option<(u64, WaitReason)> {
+    pub fn transient(
+        &mut self,
+        retry_after_ms: Option<u64>,
+        one_shot: bool,
+    ) -> Option<(u64, WaitReason)> {
         self.failures += 1;
-        let limit = if one_shot { self.timing.request_retries + 1 } else { self.timing.max_transient_failures };
+        let limit = if one_shot {
+            self.timing.request_retries + 1
+        } else {
+            self.timing.max_transient_failures
+        };
         if self.failures >= limit {
             return None;
         }
-        let base = if one_shot { self.base_ms } else { self.interval_ms };
+        let base = if one_shot {
+            self.base_ms
+        } else {
+            self.interval_ms
+        };
         let doubled = base.max(1).saturating_mul(1u64 << self.failures.min(20));
-        let capped = doubled.min(self.timing.max_backoff_ms).max(self.interval_ms);
-        Some(self.with_retry_after(capped + self.margin_ms(), WaitReason::Backoff, retry_after_ms))
+        let capped = doubled
+            .min(self.timing.max_backoff_ms)
+            .max(self.interval_ms);
+        Some(self.with_retry_after(
+            capped + self.margin_ms(),
+            WaitReason::Backoff,
+            retry_after_ms,
+        ))
     }
 
     pub fn failures(&self) -> u32 {
         self.failures
     }
 
-    fn with_retry_after(&self, wait: u64, reason: WaitReason, retry_after_ms: Option<u64>) -> (u64, WaitReason) {
+    fn with_retry_after(
+        &self,
+        wait: u64,
+        reason: WaitReason,
+        retry_after_ms: Option<u64>,
+    ) -> (u64, WaitReason) {
         let cap = self.timing.max_retry_after_s * 1000;
         match retry_after_ms.map(|r| r.min(cap)) {
             Some(r) if r > wait => (r, WaitReason::RetryAfter),
@@ -115,12 +154,16 @@ mod tests {
     fn backoff_doubles_is_capped_never_below_interval_and_resets() {
         let t = Timing::default();
         let mut p = Pacer::polling(5_000, &t);
-        let waits: Vec<u64> = std::iter::from_fn(|| p.transient(None, false).map(|w| w.0)).collect();
+        let waits: Vec<u64> =
+            std::iter::from_fn(|| p.transient(None, false).map(|w| w.0)).collect();
         assert_eq!(waits, vec![10_500, 20_500, 40_500, 60_500, 60_500]);
         assert_eq!(p.failures(), 6);
         let mut p = Pacer::polling(5_000, &t);
         p.slow_down(Some(120_000));
-        assert_eq!(p.transient(None, false), Some((120_500, WaitReason::Backoff)));
+        assert_eq!(
+            p.transient(None, false),
+            Some((120_500, WaitReason::Backoff))
+        );
         assert_eq!(p.next_poll(None), (120_500, WaitReason::SlowDown));
         assert_eq!(p.failures(), 0);
     }
@@ -131,7 +174,10 @@ mod tests {
         let mut p = Pacer::polling(5_000, &t);
         assert_eq!(p.next_poll(Some(30_000)), (30_000, WaitReason::RetryAfter));
         assert_eq!(p.next_poll(Some(1_000)), (5_500, WaitReason::Interval));
-        assert_eq!(p.transient(Some(10_000_000), false), Some((600_000, WaitReason::RetryAfter)));
+        assert_eq!(
+            p.transient(Some(10_000_000), false),
+            Some((600_000, WaitReason::RetryAfter))
+        );
     }
 
     #[test]

@@ -14,7 +14,10 @@ pub(crate) enum Phase {
     /// Handed out; its response is awaited.
     InFlight(RequestId),
     /// Nothing to do before `until`.
-    Waiting { until: Timestamp, reason: WaitReason },
+    Waiting {
+        until: Timestamp,
+        reason: WaitReason,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -27,7 +30,11 @@ pub(crate) struct Conduit {
 
 impl Conduit {
     pub fn new(now: Timestamp) -> Self {
-        Conduit { next_id: 1, phase: Phase::Idle, now }
+        Conduit {
+            next_id: 1,
+            phase: Phase::Idle,
+            now,
+        }
     }
 
     /// Records `now`, clamped so it never goes backwards.

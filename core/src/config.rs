@@ -40,7 +40,11 @@ pub struct Client {
 
 impl Client {
     pub fn public(client_id: impl Into<String>) -> Self {
-        Client { client_id: client_id.into(), client_secret: None, client_auth: None }
+        Client {
+            client_id: client_id.into(),
+            client_secret: None,
+            client_auth: None,
+        }
     }
     /// The method in force.
     pub fn auth_method(&self) -> ClientAuth {
@@ -52,11 +56,16 @@ impl Client {
     }
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.client_id.is_empty() || self.client_id.chars().any(char::is_control) {
-            return Err(ConfigError::new("client_id must be non-empty printable text"));
+            return Err(ConfigError::new(
+                "client_id must be non-empty printable text",
+            ));
         }
         match (self.auth_method(), &self.client_secret) {
             (ClientAuth::None, _) => Ok(()),
-            (m, None) => Err(ConfigError::new(format!("{} needs a client_secret", m.as_str()))),
+            (m, None) => Err(ConfigError::new(format!(
+                "{} needs a client_secret",
+                m.as_str()
+            ))),
             (_, Some(_)) => Ok(()),
         }
     }
@@ -177,7 +186,10 @@ impl Config {
     }
 
     pub fn with_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.params.push(Param { name: name.into(), value: value.into() });
+        self.params.push(Param {
+            name: name.into(),
+            value: value.into(),
+        });
         self
     }
 
@@ -190,15 +202,22 @@ impl Config {
                 "give an issuer, or both device_authorization_endpoint and token_endpoint",
             ));
         }
-        for url in [&self.issuer, &self.device_authorization_endpoint, &self.token_endpoint]
-            .into_iter()
-            .flatten()
+        for url in [
+            &self.issuer,
+            &self.device_authorization_endpoint,
+            &self.token_endpoint,
+        ]
+        .into_iter()
+        .flatten()
         {
             check_endpoint(url)?;
         }
         for p in &self.params {
             if RESERVED_PARAMS.contains(&p.name.as_str()) {
-                return Err(ConfigError::new(format!("parameter {} is set by the flow", p.name)));
+                return Err(ConfigError::new(format!(
+                    "parameter {} is set by the flow",
+                    p.name
+                )));
             }
         }
         Ok(())
@@ -206,11 +225,18 @@ impl Config {
 }
 
 /// Parameters the machine owns; an extra parameter may not override them.
-const RESERVED_PARAMS: [&str; 5] =
-    ["client_id", "client_secret", "grant_type", "device_code", "scope"];
+const RESERVED_PARAMS: [&str; 5] = [
+    "client_id",
+    "client_secret",
+    "grant_type",
+    "device_code",
+    "scope",
+];
 
 pub(crate) fn check_endpoint(url: &str) -> Result<(), ConfigError> {
-    check_secure_url(url).map(|_| ()).map_err(|e| ConfigError::new(format!("{url:?}: {e}")))
+    check_secure_url(url)
+        .map(|_| ())
+        .map_err(|e| ConfigError::new(format!("{url:?}: {e}")))
 }
 
 fn params_from_map_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Param>, D::Error> {
@@ -226,8 +252,17 @@ fn params_from_map_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Param>
         other => other.to_string(),
     };
     Ok(match Form::deserialize(d)? {
-        Form::Map(m) => m.into_iter().map(|(name, v)| Param { name, value: to_text(v) }).collect(),
+        Form::Map(m) => m
+            .into_iter()
+            .map(|(name, v)| Param {
+                name,
+                value: to_text(v),
+            })
+            .collect(),
         Form::List(l) => l,
-        Form::Pairs(p) => p.into_iter().map(|(name, value)| Param { name, value }).collect(),
+        Form::Pairs(p) => p
+            .into_iter()
+            .map(|(name, value)| Param { name, value })
+            .collect(),
     })
 }

@@ -41,12 +41,17 @@ pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_cod
 pub fn discovery_urls(issuer: &str) -> Result<[String; 2], ConfigError> {
     let parts = check_secure_url(issuer).map_err(|e| ConfigError::new(format!("issuer: {e}")))?;
     if parts.rest.contains(['?', '#']) {
-        return Err(ConfigError::new("issuer must not have a query or fragment (RFC 8414 §2)"));
+        return Err(ConfigError::new(
+            "issuer must not have a query or fragment (RFC 8414 §2)",
+        ));
     }
     let path = parts.rest.trim_end_matches('/');
     Ok([
         format!("{}{}/.well-known/openid-configuration", parts.origin, path),
-        format!("{}/.well-known/oauth-authorization-server{}", parts.origin, path),
+        format!(
+            "{}/.well-known/oauth-authorization-server{}",
+            parts.origin, path
+        ),
     ])
 }
 
@@ -62,11 +67,21 @@ impl DiscoverySpec {
     pub fn new(issuer: &str) -> Result<(Self, Template), ConfigError> {
         let urls = discovery_urls(issuer)?;
         let template = Template::from_request(json_get(RequestId(0), &urls[0]));
-        Ok((DiscoverySpec { issuer: issuer.to_owned(), urls, index: 0, problems: Vec::new(), mismatch: None }, template))
+        Ok((
+            DiscoverySpec {
+                issuer: issuer.to_owned(),
+                urls,
+                index: 0,
+                problems: Vec::new(),
+                mismatch: None,
+            },
+            template,
+        ))
     }
 
     fn fall_back(&mut self, problem: String) -> Verdict<ServerMetadata> {
-        self.problems.push(format!("{}: {problem}", self.urls[self.index]));
+        self.problems
+            .push(format!("{}: {problem}", self.urls[self.index]));
         self.index += 1;
         if let Some(url) = self.urls.get(self.index) {
             return Verdict::Next(Template::from_request(json_get(RequestId(0), url)));
@@ -76,7 +91,11 @@ impl DiscoverySpec {
         }
         Verdict::Fail(FlowError::new(
             ErrorCode::Unsupported,
-            format!("no usable discovery document for {} ({})", self.issuer, self.problems.join("; ")),
+            format!(
+                "no usable discovery document for {} ({})",
+                self.issuer,
+                self.problems.join("; ")
+            ),
         ))
     }
 }
@@ -88,19 +107,31 @@ impl Spec for DiscoverySpec {
         "the discovery endpoint"
     }
 
-    fn interpret(&mut self, resp: &HttpResponse, _sent: Timestamp, _now: Timestamp, timing: &Timing) -> Verdict<ServerMetadata> {
+    fn interpret(
+        &mut self,
+        resp: &HttpResponse,
+        _sent: Timestamp,
+        _now: Timestamp,
+        timing: &Timing,
+    ) -> Verdict<ServerMetadata> {
         match classify(resp, timing.max_body_bytes) {
             Reply::Transient { retry_after_ms, .. } => Verdict::Retry { retry_after_ms },
-            Reply::Success(_) => match parse_object(resp).map_err(Problem::Invalid).and_then(|obj| self.read(obj)) {
+            Reply::Success(_) => match parse_object(resp)
+                .map_err(Problem::Invalid)
+                .and_then(|obj| self.read(obj))
+            {
                 Ok(meta) => Verdict::Done(meta),
                 Err(Problem::Mismatch(e)) => {
                     self.mismatch = Some(e);
                     self.fall_back("issuer mismatch".into())
                 }
-                Err(Problem::Invalid(reason)) if self.index + 1 < self.urls.len() => self.fall_back(reason),
-                Err(Problem::Invalid(reason)) => {
-                    Verdict::Fail(FlowError::invalid_response(Some(resp.status), format!("discovery document: {reason}")))
+                Err(Problem::Invalid(reason)) if self.index + 1 < self.urls.len() => {
+                    self.fall_back(reason)
                 }
+                Err(Problem::Invalid(reason)) => Verdict::Fail(FlowError::invalid_response(
+                    Some(resp.status),
+                    format!("discovery document: {reason}"),
+                )),
             },
             Reply::OAuth(e) => self.fall_back(format!("HTTP {} {}", e.status, e.error)),
             Reply::Invalid(e) => self.fall_back(e.message),
@@ -121,11 +152,16 @@ impl From<String> for Problem {
 
 impl DiscoverySpec {
     fn read(&self, obj: Object) -> Result<ServerMetadata, Problem> {
-        let issuer = opt_str(&obj, "issuer")?.ok_or_else(|| Problem::Invalid("issuer is missing".into()))?;
+        let issuer =
+            opt_str(&obj, "issuer")?.ok_or_else(|| Problem::Invalid("issuer is missing".into()))?;
         if issuer.trim_end_matches('/') != self.issuer.trim_end_matches('/') {
             let mut e = FlowError::new(
                 ErrorCode::IssuerMismatch,
-                format!("metadata is for issuer {:?}, not {:?} (RFC 8414 §3.3)", crate::display::clean_text(issuer), self.issuer),
+                format!(
+                    "metadata is for issuer {:?}, not {:?} (RFC 8414 §3.3)",
+                    crate::display::clean_text(issuer),
+                    self.issuer
+                ),
             );
             e.status = Some(200);
             return Err(Problem::Mismatch(e));
@@ -142,7 +178,10 @@ impl DiscoverySpec {
         let list = |key: &str| -> Result<Vec<String>, String> {
             match obj.get(key) {
                 None | Some(serde_json::Value::Null) => Ok(Vec::new()),
-                Some(serde_json::Value::Array(items)) => Ok(items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()),
+                Some(serde_json::Value::Array(items)) => Ok(items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()),
                 Some(_) => Err(format!("{key} must be an array")),
             }
         };
@@ -196,7 +235,10 @@ mod tests {
     fn well_known_urls() {
         assert_eq!(
             discovery_urls("https://as.example.com/").unwrap(),
-            ["https://as.example.com/.well-known/openid-configuration", "https://as.example.com/.well-known/oauth-authorization-server"]
+            [
+                "https://as.example.com/.well-known/openid-configuration",
+                "https://as.example.com/.well-known/oauth-authorization-server"
+            ]
         );
         assert_eq!(
             discovery_urls("https://as.example.com/tenant/v2").unwrap(),

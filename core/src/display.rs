@@ -80,7 +80,12 @@ pub fn parse_url(url: &str) -> Result<UrlParts<'_>, String> {
         return Err("URL has no host".into());
     }
     let scheme_len = url.len() - after.len();
-    Ok(UrlParts { https, host, origin: &url[..scheme_len + end], rest: &after[end..] })
+    Ok(UrlParts {
+        https,
+        host,
+        origin: &url[..scheme_len + end],
+        rest: &after[end..],
+    })
 }
 
 /// True for hosts that never leave the machine.
@@ -93,7 +98,10 @@ pub fn is_loopback_host(host: &str) -> bool {
 pub fn check_secure_url(url: &str) -> Result<UrlParts<'_>, String> {
     let parts = parse_url(url)?;
     if !parts.https && !is_loopback_host(parts.host) {
-        return Err(format!("refusing non-HTTPS URL to non-loopback host {}", parts.host));
+        return Err(format!(
+            "refusing non-HTTPS URL to non-loopback host {}",
+            parts.host
+        ));
     }
     Ok(parts)
 }
@@ -101,9 +109,14 @@ pub fn check_secure_url(url: &str) -> Result<UrlParts<'_>, String> {
 /// A user code must be short, printable ASCII letters, digits, dashes and spaces.
 pub fn check_user_code(code: &str) -> Result<(), String> {
     if code.is_empty() || code.len() > MAX_USER_CODE_LEN {
-        return Err(format!("user_code must be 1 to {MAX_USER_CODE_LEN} characters"));
+        return Err(format!(
+            "user_code must be 1 to {MAX_USER_CODE_LEN} characters"
+        ));
     }
-    if !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ') {
+    if !code
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ')
+    {
         return Err("user_code has characters other than letters, digits, '-' and space".into());
     }
     Ok(())

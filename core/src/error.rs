@@ -146,7 +146,10 @@ impl FlowError {
         self.code.as_str()
     }
     pub(crate) fn invalid_response(status: Option<u16>, reason: impl Into<String>) -> Self {
-        FlowError { status, ..FlowError::new(ErrorCode::InvalidResponse, reason) }
+        FlowError {
+            status,
+            ..FlowError::new(ErrorCode::InvalidResponse, reason)
+        }
     }
     /// True when only a new interactive login can recover (refresh token dead, code expired).
     pub fn requires_login(&self) -> bool {
@@ -186,7 +189,9 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub(crate) fn new(message: impl Into<String>) -> Self {
-        ConfigError { message: message.into() }
+        ConfigError {
+            message: message.into(),
+        }
     }
     pub fn code(&self) -> &'static str {
         "invalid_config"

@@ -7,7 +7,9 @@ use crate::backoff::Pacer;
 use crate::conduit::{Conduit, Phase};
 use crate::config::Timing;
 use crate::error::{ErrorCode, FlowError, MisuseError};
-use crate::http::{Header, HttpRequest, HttpResponse, Method, RequestId, Timestamp, TransportError};
+use crate::http::{
+    Header, HttpRequest, HttpResponse, Method, RequestId, Timestamp, TransportError,
+};
 
 /// A request without an id; each (re)send gets a fresh one.
 #[derive(Clone, Debug)]
@@ -20,7 +22,12 @@ pub(crate) struct Template {
 
 impl Template {
     pub fn from_request(req: HttpRequest) -> Self {
-        Template { method: req.method, url: req.url, headers: req.headers, body: req.body }
+        Template {
+            method: req.method,
+            url: req.url,
+            headers: req.headers,
+            body: req.body,
+        }
     }
     pub fn to_request(&self, id: RequestId) -> HttpRequest {
         HttpRequest {
@@ -38,7 +45,9 @@ pub(crate) enum Verdict<T> {
     Done(T),
     Fail(FlowError),
     /// Transient: send the same request again after a backoff.
-    Retry { retry_after_ms: Option<u64> },
+    Retry {
+        retry_after_ms: Option<u64>,
+    },
     /// Send a different request now (discovery falling back to the next document).
     Next(Template),
 }
@@ -48,7 +57,13 @@ pub(crate) trait Spec {
     /// What is being asked, for error messages ("the token endpoint").
     fn target(&self) -> &'static str;
     /// Reads a reply. `sent_at` is when the answered request was handed out.
-    fn interpret(&mut self, resp: &HttpResponse, sent_at: Timestamp, now: Timestamp, timing: &Timing) -> Verdict<Self::Output>;
+    fn interpret(
+        &mut self,
+        resp: &HttpResponse,
+        sent_at: Timestamp,
+        now: Timestamp,
+        timing: &Timing,
+    ) -> Verdict<Self::Output>;
 }
 
 pub(crate) struct Exchange<S: Spec> {
@@ -64,7 +79,13 @@ impl<S: Spec> Exchange<S> {
     pub fn start(spec: S, template: Template, conduit: &mut Conduit, timing: &Timing) -> Self {
         let id = conduit.fresh_id();
         conduit.ready(template.to_request(id));
-        Exchange { spec, template, pacer: Pacer::one_shot(timing), sent_at: conduit.now, outcome: None }
+        Exchange {
+            spec,
+            template,
+            pacer: Pacer::one_shot(timing),
+            sent_at: conduit.now,
+            outcome: None,
+        }
     }
 
     /// Resends after a finished wait; notes the send time when a request goes out.
@@ -83,7 +104,9 @@ impl<S: Spec> Exchange<S> {
         match self.spec.interpret(resp, self.sent_at, now, timing) {
             Verdict::Done(v) => self.outcome = Some(Ok(v)),
             Verdict::Fail(e) => self.outcome = Some(Err(e)),
-            Verdict::Retry { retry_after_ms } => self.retry(conduit, retry_after_ms, &format!("HTTP {}", resp.status)),
+            Verdict::Retry { retry_after_ms } => {
+                self.retry(conduit, retry_after_ms, &format!("HTTP {}", resp.status))
+            }
             Verdict::Next(template) => {
                 self.template = template;
                 self.pacer = Pacer::one_shot(timing);
@@ -102,7 +125,11 @@ impl<S: Spec> Exchange<S> {
         match self.pacer.transient(retry_after_ms, true) {
             Some((delay, reason)) => conduit.wait(conduit.now.plus(delay), reason),
             None => {
-                self.outcome = Some(Err(network_error(self.spec.target(), self.pacer.failures(), what)));
+                self.outcome = Some(Err(network_error(
+                    self.spec.target(),
+                    self.pacer.failures(),
+                    what,
+                )));
             }
         }
     }
@@ -127,7 +154,11 @@ impl<S: Spec> Operation<S> {
     pub fn new(spec: S, template: Template, timing: Timing, now: Timestamp) -> Self {
         let mut conduit = Conduit::new(now);
         let exchange = Exchange::start(spec, template, &mut conduit, &timing);
-        Operation { conduit, exchange, timing }
+        Operation {
+            conduit,
+            exchange,
+            timing,
+        }
     }
 
     pub fn poll_action(&mut self, now: Timestamp) -> Action<S::Output> {
@@ -142,15 +173,26 @@ impl<S: Spec> Operation<S> {
         phase_action(&mut self.conduit)
     }
 
-    pub fn handle_response(&mut self, id: RequestId, resp: HttpResponse, now: Timestamp) -> Result<(), MisuseError> {
+    pub fn handle_response(
+        &mut self,
+        id: RequestId,
+        resp: HttpResponse,
+        now: Timestamp,
+    ) -> Result<(), MisuseError> {
         self.check_open()?;
         self.conduit.accept(id)?;
         self.conduit.clock(now);
-        self.exchange.on_response(&resp, &mut self.conduit, &self.timing);
+        self.exchange
+            .on_response(&resp, &mut self.conduit, &self.timing);
         Ok(())
     }
 
-    pub fn handle_transport_error(&mut self, id: RequestId, kind: TransportError, now: Timestamp) -> Result<(), MisuseError> {
+    pub fn handle_transport_error(
+        &mut self,
+        id: RequestId,
+        kind: TransportError,
+        now: Timestamp,
+    ) -> Result<(), MisuseError> {
         self.check_open()?;
         self.conduit.accept(id)?;
         self.conduit.clock(now);
@@ -190,10 +232,15 @@ pub(crate) fn phase_action<T>(conduit: &mut Conduit) -> Action<T> {
     }
     match conduit.phase {
         Phase::InFlight(id) => Action::AwaitingResponse { id },
-        Phase::Waiting { until, reason } => {
-            Action::Wait { until, delay_ms: until.since(conduit.now), reason }
-        }
+        Phase::Waiting { until, reason } => Action::Wait {
+            until,
+            delay_ms: until.since(conduit.now),
+            reason,
+        },
         // Unreachable by construction: every unfinished state has a request or a wait.
-        Phase::Idle | Phase::Ready(_) => Action::Failed(FlowError::new(ErrorCode::InvalidResponse, "internal: no pending step")),
+        Phase::Idle | Phase::Ready(_) => Action::Failed(FlowError::new(
+            ErrorCode::InvalidResponse,
+            "internal: no pending step",
+        )),
     }
 }

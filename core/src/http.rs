@@ -12,7 +12,9 @@ use std::fmt;
 /// The machine never reads a clock. If you persist a [`crate::TokenSet`], drive the
 /// machine with Unix-epoch milliseconds so `expires_at` stays meaningful across
 /// processes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub u64);
 
@@ -58,7 +60,10 @@ pub struct Header {
 
 impl Header {
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Header { name: name.into(), value: value.into() }
+        Header {
+            name: name.into(),
+            value: value.into(),
+        }
     }
 }
 
@@ -103,7 +108,10 @@ impl fmt::Debug for HttpRequest {
             .field("method", &self.method)
             .field("url", &self.url)
             .field("headers", &self.headers)
-            .field("body", &format_args!("[redacted {} bytes]", self.body.len()))
+            .field(
+                "body",
+                &format_args!("[redacted {} bytes]", self.body.len()),
+            )
             .finish()
     }
 }
@@ -120,7 +128,11 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn new(status: u16, headers: Vec<Header>, body: impl Into<Vec<u8>>) -> Self {
-        HttpResponse { status, headers, body: body.into() }
+        HttpResponse {
+            status,
+            headers,
+            body: body.into(),
+        }
     }
     /// A JSON response with `Content-Type: application/json`.
     pub fn json(status: u16, body: &serde_json::Value) -> Self {
@@ -144,7 +156,10 @@ impl fmt::Debug for HttpResponse {
         f.debug_struct("HttpResponse")
             .field("status", &self.status)
             .field("headers", &self.headers)
-            .field("body", &format_args!("[redacted {} bytes]", self.body.len()))
+            .field(
+                "body",
+                &format_args!("[redacted {} bytes]", self.body.len()),
+            )
             .finish()
     }
 }

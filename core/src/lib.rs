@@ -90,7 +90,6 @@ macro_rules! operation_methods {
     ($name:ident, $out:ty) => {
         impl $name {
             /// The next thing to do (same contract as [`crate::DeviceFlow::poll_action`]).
-            #[must_use]
             pub fn poll_action(&mut self, now: $crate::Timestamp) -> $crate::Action<$out> {
                 self.0.poll_action(now)
             }

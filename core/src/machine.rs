@@ -63,20 +63,36 @@ impl DeviceFlow {
     pub fn new(config: Config, now: Timestamp) -> Result<Self, ConfigError> {
         config.validate()?;
         let mut conduit = Conduit::new(now);
-        let state = match (&config.device_authorization_endpoint, &config.token_endpoint, &config.issuer) {
+        let state = match (
+            &config.device_authorization_endpoint,
+            &config.token_endpoint,
+            &config.issuer,
+        ) {
             (Some(device), Some(token), _) => authorize(&config, device, token, &mut conduit),
             (_, _, Some(issuer)) => {
                 let (spec, template) = DiscoverySpec::new(issuer)?;
-                State::Discovering(Exchange::start(spec, template, &mut conduit, &config.timing))
+                State::Discovering(Exchange::start(
+                    spec,
+                    template,
+                    &mut conduit,
+                    &config.timing,
+                ))
             }
             _ => unreachable!("validate() requires an issuer or both endpoints"),
         };
-        Ok(DeviceFlow { config, conduit, state, unshown: None, prompt: None, metadata: None })
+        Ok(DeviceFlow {
+            config,
+            conduit,
+            state,
+            unshown: None,
+            prompt: None,
+            metadata: None,
+        })
     }
 
     /// The next thing to do. `Send` and `Display` come out once each; the other
     /// actions repeat until an input arrives or `now` passes a `Wait`'s `until`.
-    #[must_use]
+    /// (`Action` is `#[must_use]`.)
     pub fn poll_action(&mut self, now: Timestamp) -> Action {
         let now = self.conduit.clock(now);
         if self.conduit.wait_over(now) {
@@ -95,14 +111,24 @@ impl DeviceFlow {
     }
 
     /// Feeds the response (any HTTP status) to the request with this id.
-    pub fn handle_response(&mut self, id: RequestId, response: HttpResponse, now: Timestamp) -> Result<(), MisuseError> {
+    pub fn handle_response(
+        &mut self,
+        id: RequestId,
+        response: HttpResponse,
+        now: Timestamp,
+    ) -> Result<(), MisuseError> {
         self.accept(id, now)?;
         self.step(Input::Response(response));
         Ok(())
     }
 
     /// The request with this id got no HTTP response (RFC 8628 §3.5 backoff).
-    pub fn handle_transport_error(&mut self, id: RequestId, kind: TransportError, now: Timestamp) -> Result<(), MisuseError> {
+    pub fn handle_transport_error(
+        &mut self,
+        id: RequestId,
+        kind: TransportError,
+        now: Timestamp,
+    ) -> Result<(), MisuseError> {
         self.accept(id, now)?;
         self.step(Input::Transport(kind));
         Ok(())
@@ -201,7 +227,9 @@ impl DeviceFlow {
         let now = self.conduit.now;
         let timing = self.config.timing.clone();
         match (state, input) {
-            (State::Done(_) | State::Failed(_), _) => unreachable!("finished machines refuse input"),
+            (State::Done(_) | State::Failed(_), _) => {
+                unreachable!("finished machines refuse input")
+            }
             (_, Input::Cancel) => State::Failed(cancelled()),
 
             // ── Discovering ──
@@ -232,42 +260,72 @@ impl DeviceFlow {
                     return State::Failed(client_expired());
                 }
                 let id = self.conduit.fresh_id();
-                let params = [("grant_type", DEVICE_CODE_GRANT), ("device_code", poll.issued.device_code.expose())];
-                self.conduit.ready(form_post(id, &poll.token_endpoint, &self.config.client, &params));
+                let params = [
+                    ("grant_type", DEVICE_CODE_GRANT),
+                    ("device_code", poll.issued.device_code.expose()),
+                ];
+                self.conduit.ready(form_post(
+                    id,
+                    &poll.token_endpoint,
+                    &self.config.client,
+                    &params,
+                ));
                 State::Polling(poll)
             }
-            (State::Polling(mut poll), Input::Transport(kind)) => match poll.pacer.transient(None, false) {
-                Some((delay, reason)) => self.wait_for_poll(poll, delay, reason),
-                None => State::Failed(network_error("the token endpoint", poll.pacer.failures(), kind.as_str())),
-            },
-            (State::Polling(mut poll), Input::Response(resp)) => match classify(&resp, timing.max_body_bytes) {
-                Reply::Success(obj) => match parse_tokens(obj, now) {
-                    Ok(tokens) => State::Done(tokens),
-                    Err(reason) => State::Failed(FlowError::invalid_response(Some(resp.status), format!("token response: {reason}"))),
-                },
-                Reply::OAuth(e) if e.error == "authorization_pending" => {
-                    let (delay, reason) = poll.pacer.next_poll(e.retry_after_ms);
-                    self.wait_for_poll(poll, delay, reason)
-                }
-                Reply::OAuth(e) if e.error == "slow_down" => {
-                    poll.pacer.slow_down(e.interval_ms);
-                    let (delay, reason) = poll.pacer.next_poll(e.retry_after_ms);
-                    if let Some(p) = &mut self.prompt {
-                        p.interval = poll.pacer.interval_ms().div_ceil(1000);
-                    }
-                    self.wait_for_poll(poll, delay, reason)
-                }
-                Reply::OAuth(e) if e.error == "expired_token" => {
-                    State::Failed(e.into_flow_error("the device code expired before it was approved"))
-                }
-                Reply::OAuth(e) if e.error == "access_denied" => State::Failed(e.into_flow_error("the user denied the request")),
-                Reply::OAuth(e) => State::Failed(e.into_flow_error("the token endpoint refused the device code")),
-                Reply::Transient { retry_after_ms, status } => match poll.pacer.transient(retry_after_ms, false) {
+            (State::Polling(mut poll), Input::Transport(kind)) => {
+                match poll.pacer.transient(None, false) {
                     Some((delay, reason)) => self.wait_for_poll(poll, delay, reason),
-                    None => State::Failed(network_error("the token endpoint", poll.pacer.failures(), &format!("HTTP {status}"))),
-                },
-                Reply::Invalid(e) => State::Failed(e),
-            },
+                    None => State::Failed(network_error(
+                        "the token endpoint",
+                        poll.pacer.failures(),
+                        kind.as_str(),
+                    )),
+                }
+            }
+            (State::Polling(mut poll), Input::Response(resp)) => {
+                match classify(&resp, timing.max_body_bytes) {
+                    Reply::Success(obj) => match parse_tokens(obj, now) {
+                        Ok(tokens) => State::Done(tokens),
+                        Err(reason) => State::Failed(FlowError::invalid_response(
+                            Some(resp.status),
+                            format!("token response: {reason}"),
+                        )),
+                    },
+                    Reply::OAuth(e) if e.error == "authorization_pending" => {
+                        let (delay, reason) = poll.pacer.next_poll(e.retry_after_ms);
+                        self.wait_for_poll(poll, delay, reason)
+                    }
+                    Reply::OAuth(e) if e.error == "slow_down" => {
+                        poll.pacer.slow_down(e.interval_ms);
+                        let (delay, reason) = poll.pacer.next_poll(e.retry_after_ms);
+                        if let Some(p) = &mut self.prompt {
+                            p.interval = poll.pacer.interval_ms().div_ceil(1000);
+                        }
+                        self.wait_for_poll(poll, delay, reason)
+                    }
+                    Reply::OAuth(e) if e.error == "expired_token" => State::Failed(
+                        e.into_flow_error("the device code expired before it was approved"),
+                    ),
+                    Reply::OAuth(e) if e.error == "access_denied" => {
+                        State::Failed(e.into_flow_error("the user denied the request"))
+                    }
+                    Reply::OAuth(e) => State::Failed(
+                        e.into_flow_error("the token endpoint refused the device code"),
+                    ),
+                    Reply::Transient {
+                        retry_after_ms,
+                        status,
+                    } => match poll.pacer.transient(retry_after_ms, false) {
+                        Some((delay, reason)) => self.wait_for_poll(poll, delay, reason),
+                        None => State::Failed(network_error(
+                            "the token endpoint",
+                            poll.pacer.failures(),
+                            &format!("HTTP {status}"),
+                        )),
+                    },
+                    Reply::Invalid(e) => State::Failed(e),
+                }
+            }
         }
     }
 
@@ -276,8 +334,16 @@ impl DeviceFlow {
             None => State::Discovering(ex),
             Some(Err(e)) => State::Failed(e),
             Some(Ok(meta)) => {
-                let device = self.config.device_authorization_endpoint.clone().or(meta.device_authorization_endpoint.clone());
-                let token = self.config.token_endpoint.clone().or(meta.token_endpoint.clone());
+                let device = self
+                    .config
+                    .device_authorization_endpoint
+                    .clone()
+                    .or(meta.device_authorization_endpoint.clone());
+                let token = self
+                    .config
+                    .token_endpoint
+                    .clone()
+                    .or(meta.token_endpoint.clone());
                 self.metadata = Some(meta);
                 match (device, token) {
                     (Some(device), Some(token)) => authorize(&self.config, &device, &token, &mut self.conduit),
@@ -291,7 +357,11 @@ impl DeviceFlow {
         }
     }
 
-    fn after_authorization(&mut self, mut ex: Exchange<AuthorizeSpec>, token_endpoint: String) -> State {
+    fn after_authorization(
+        &mut self,
+        mut ex: Exchange<AuthorizeSpec>,
+        token_endpoint: String,
+    ) -> State {
         match ex.outcome.take() {
             None => State::Authorizing(ex, token_endpoint),
             Some(Err(e)) => State::Failed(e),
@@ -300,7 +370,11 @@ impl DeviceFlow {
                 self.unshown = Some(issued.prompt.clone());
                 let mut pacer = Pacer::polling(issued.interval_ms, &self.config.timing);
                 let (delay, reason) = pacer.next_poll(None);
-                let poll = Poll { token_endpoint, issued, pacer };
+                let poll = Poll {
+                    token_endpoint,
+                    issued,
+                    pacer,
+                };
                 self.wait_for_poll(poll, delay, reason)
             }
         }
@@ -328,10 +402,23 @@ fn authorize(config: &Config, device: &str, token: &str, conduit: &mut Conduit) 
         params.push((&p.name, &p.value));
     }
     let request = form_post(RequestId(0), device, &config.client, &params);
-    let spec = AuthorizeSpec { endpoint: device.to_owned() };
-    State::Authorizing(Exchange::start(spec, Template::from_request(request), conduit, &config.timing), token.to_owned())
+    let spec = AuthorizeSpec {
+        endpoint: device.to_owned(),
+    };
+    State::Authorizing(
+        Exchange::start(
+            spec,
+            Template::from_request(request),
+            conduit,
+            &config.timing,
+        ),
+        token.to_owned(),
+    )
 }
 
 fn client_expired() -> FlowError {
-    FlowError::new(ErrorCode::ExpiredToken, "the device code expired before it was approved (client-side deadline)")
+    FlowError::new(
+        ErrorCode::ExpiredToken,
+        "the device code expired before it was approved (client-side deadline)",
+    )
 }

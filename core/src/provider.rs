@@ -14,10 +14,14 @@ pub enum Provider {
     GitHub,
     Google,
     /// Microsoft Entra ID; `tenant` is `common`, `organizations`, `consumers` or a tenant id.
-    Microsoft { tenant: String },
+    Microsoft {
+        tenant: String,
+    },
     /// GitLab.com, or a self-managed instance at `base_url`.
     #[serde(rename = "gitlab")]
-    GitLab { base_url: Option<String> },
+    GitLab {
+        base_url: Option<String>,
+    },
 }
 
 /// Endpoints and behaviour of a provider, filled in for one tenant or instance.
@@ -107,10 +111,12 @@ impl Provider {
         match name.to_ascii_lowercase().as_str() {
             "github" => Some(Provider::GitHub),
             "google" => Some(Provider::Google),
-            "microsoft" | "entra" | "azure" => {
-                Some(Provider::Microsoft { tenant: tenant_or_url.unwrap_or("common").to_owned() })
-            }
-            "gitlab" => Some(Provider::GitLab { base_url: tenant_or_url.map(str::to_owned) }),
+            "microsoft" | "entra" | "azure" => Some(Provider::Microsoft {
+                tenant: tenant_or_url.unwrap_or("common").to_owned(),
+            }),
+            "gitlab" => Some(Provider::GitLab {
+                base_url: tenant_or_url.map(str::to_owned),
+            }),
             _ => None,
         }
     }
@@ -124,7 +130,10 @@ impl Provider {
             Provider::Google => (&GOOGLE, String::new(), String::new()),
             Provider::Microsoft { tenant } => (&MICROSOFT, tenant.clone(), String::new()),
             Provider::GitLab { base_url } => {
-                let base = base_url.as_deref().unwrap_or("https://gitlab.com").trim_end_matches('/');
+                let base = base_url
+                    .as_deref()
+                    .unwrap_or("https://gitlab.com")
+                    .trim_end_matches('/');
                 (&GITLAB, String::new(), base.to_owned())
             }
         }
@@ -135,7 +144,10 @@ impl Provider {
         let (p, tenant, base) = self.preset();
         let fill = |s: &str| s.replace("{tenant}", &tenant).replace("{base}", &base);
         let mut hosts: Vec<String> = p.verification_hosts.iter().map(|h| h.to_string()).collect();
-        if let Some(host) = crate::display::parse_url(&fill(p.device)).ok().map(|u| u.host.to_ascii_lowercase()) {
+        if let Some(host) = crate::display::parse_url(&fill(p.device))
+            .ok()
+            .map(|u| u.host.to_ascii_lowercase())
+        {
             if !hosts.contains(&host) {
                 hosts.push(host);
             }
@@ -159,7 +171,11 @@ impl Provider {
         Config {
             client: Client {
                 client_id: client_id.into(),
-                client_auth: if client_secret.is_some() { info.client_auth } else { None },
+                client_auth: if client_secret.is_some() {
+                    info.client_auth
+                } else {
+                    None
+                },
                 client_secret: client_secret.map(Secret::new),
             },
             issuer: info.issuer,

@@ -36,7 +36,13 @@ impl Spec for RefreshSpec {
         "the token endpoint"
     }
 
-    fn interpret(&mut self, resp: &HttpResponse, _sent: Timestamp, now: Timestamp, timing: &Timing) -> Verdict<TokenSet> {
+    fn interpret(
+        &mut self,
+        resp: &HttpResponse,
+        _sent: Timestamp,
+        now: Timestamp,
+        timing: &Timing,
+    ) -> Verdict<TokenSet> {
         match classify(resp, timing.max_body_bytes) {
             Reply::Success(obj) => match parse_tokens(obj, now) {
                 Ok(mut tokens) => {
@@ -46,7 +52,10 @@ impl Spec for RefreshSpec {
                     }
                     Verdict::Done(tokens)
                 }
-                Err(reason) => Verdict::Fail(FlowError::invalid_response(Some(resp.status), format!("token response: {reason}"))),
+                Err(reason) => Verdict::Fail(FlowError::invalid_response(
+                    Some(resp.status),
+                    format!("token response: {reason}"),
+                )),
             },
             Reply::OAuth(e) if e.error == "invalid_grant" => {
                 let mut err = e.into_flow_error("the refresh token was refused");
@@ -68,13 +77,28 @@ impl Refresh {
     pub fn new(config: RefreshConfig, now: Timestamp) -> Result<Self, ConfigError> {
         config.client.validate()?;
         check_endpoint(&config.token_endpoint)?;
-        let mut params = vec![("grant_type", "refresh_token"), ("refresh_token", config.refresh_token.expose())];
+        let mut params = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", config.refresh_token.expose()),
+        ];
         if let Some(scope) = &config.scope {
             params.push(("scope", scope));
         }
-        let request = form_post(RequestId(0), &config.token_endpoint, &config.client, &params);
-        let spec = RefreshSpec { refresh_token: config.refresh_token.clone() };
-        Ok(Refresh(Operation::new(spec, Template::from_request(request), config.timing, now)))
+        let request = form_post(
+            RequestId(0),
+            &config.token_endpoint,
+            &config.client,
+            &params,
+        );
+        let spec = RefreshSpec {
+            refresh_token: config.refresh_token.clone(),
+        };
+        Ok(Refresh(Operation::new(
+            spec,
+            Template::from_request(request),
+            config.timing,
+            now,
+        )))
     }
 }
 

@@ -46,7 +46,13 @@ impl Spec for RevocationSpec {
         "the revocation endpoint"
     }
 
-    fn interpret(&mut self, resp: &HttpResponse, _sent: Timestamp, _now: Timestamp, timing: &Timing) -> Verdict<Revoked> {
+    fn interpret(
+        &mut self,
+        resp: &HttpResponse,
+        _sent: Timestamp,
+        _now: Timestamp,
+        timing: &Timing,
+    ) -> Verdict<Revoked> {
         // RFC 7009 §2.2: 200 means revoked, whatever the body says.
         if resp.status == 200 {
             return Verdict::Done(Revoked { status: 200 });
@@ -80,8 +86,18 @@ impl Revocation {
                 },
             ));
         }
-        let request = form_post(RequestId(0), &config.revocation_endpoint, &config.client, &params);
-        Ok(Revocation(Operation::new(RevocationSpec, Template::from_request(request), config.timing, now)))
+        let request = form_post(
+            RequestId(0),
+            &config.revocation_endpoint,
+            &config.client,
+            &params,
+        );
+        Ok(Revocation(Operation::new(
+            RevocationSpec,
+            Template::from_request(request),
+            config.timing,
+            now,
+        )))
     }
 }
 

@@ -65,7 +65,10 @@ impl fmt::Debug for TokenSet {
             .field("access_token", &self.access_token)
             .field("token_type", &self.token_type)
             .field("expires_at", &self.expires_at)
-            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "[redacted]"))
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
             .field("scope", &self.scope)
             .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
             .field("extra", &self.extra.keys().collect::<Vec<_>>())

@@ -45,27 +45,34 @@ fn script() -> impl Strategy<Value = Script> {
         proptest::collection::vec(reply(), 1..60),
         proptest::collection::vec(any::<bool>(), 1..10),
     )
-        .prop_map(|(interval, expires_in, latencies, replies, early_wakes)| Script {
-            interval,
-            expires_in,
-            latencies,
-            replies,
-            early_wakes,
-        })
+        .prop_map(
+            |(interval, expires_in, latencies, replies, early_wakes)| Script {
+                interval,
+                expires_in,
+                latencies,
+                replies,
+                early_wakes,
+            },
+        )
 }
 
 fn respond(reply: &Reply) -> Result<HttpResponse, TransportError> {
     Ok(match reply {
         Reply::Pending => HttpResponse::json(400, &json!({"error": "authorization_pending"})),
-        Reply::SlowDown(Some(i)) => HttpResponse::json(400, &json!({"error": "slow_down", "interval": i})),
+        Reply::SlowDown(Some(i)) => {
+            HttpResponse::json(400, &json!({"error": "slow_down", "interval": i}))
+        }
         Reply::SlowDown(None) => HttpResponse::json(400, &json!({"error": "slow_down"})),
         Reply::Unavailable(ra) => HttpResponse::new(
             503,
-            ra.map(|s| vec![Header::new("retry-after", s.to_string())]).unwrap_or_default(),
+            ra.map(|s| vec![Header::new("retry-after", s.to_string())])
+                .unwrap_or_default(),
             "<html>busy</html>",
         ),
         Reply::Blip => return Err(TransportError::Timeout),
-        Reply::Tokens => HttpResponse::json(200, &json!({"access_token": "a", "token_type": "Bearer"})),
+        Reply::Tokens => {
+            HttpResponse::json(200, &json!({"access_token": "a", "token_type": "Bearer"}))
+        }
         Reply::Denied => HttpResponse::json(400, &json!({"error": "access_denied"})),
         Reply::Garbage => HttpResponse::new(200, vec![], "not json"),
     })

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 enum Op {
-    Flow(DeviceFlow),
+    Flow(Box<DeviceFlow>),
     Discovery(Discovery),
     Refresh(Refresh),
     Revocation(Revocation),
@@ -18,19 +18,25 @@ impl Op {
         Ok(match kind {
             "device_flow" => {
                 let c: Config = serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
-                Op::Flow(DeviceFlow::new(c, now).map_err(|e| err(&e))?)
+                Op::Flow(Box::new(DeviceFlow::new(c, now).map_err(|e| err(&e))?))
             }
             "discovery" => {
-                let issuer = config["issuer"].as_str().ok_or("discovery config needs issuer")?;
-                let timing: Timing = serde_json::from_value(config.get("timing").cloned().unwrap_or(json!({}))).map_err(|e| err(&e))?;
+                let issuer = config["issuer"]
+                    .as_str()
+                    .ok_or("discovery config needs issuer")?;
+                let timing: Timing =
+                    serde_json::from_value(config.get("timing").cloned().unwrap_or(json!({})))
+                        .map_err(|e| err(&e))?;
                 Op::Discovery(Discovery::with_timing(issuer, timing, now).map_err(|e| err(&e))?)
             }
             "refresh" => {
-                let c: RefreshConfig = serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
+                let c: RefreshConfig =
+                    serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
                 Op::Refresh(Refresh::new(c, now).map_err(|e| err(&e))?)
             }
             "revocation" => {
-                let c: RevocationConfig = serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
+                let c: RevocationConfig =
+                    serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
                 Op::Revocation(Revocation::new(c, now).map_err(|e| err(&e))?)
             }
             other => return Err(format!("unknown operation {other}")),
@@ -47,7 +53,12 @@ impl Op {
         .unwrap()
     }
 
-    fn respond(&mut self, id: RequestId, r: HttpResponse, now: Timestamp) -> Result<(), MisuseError> {
+    fn respond(
+        &mut self,
+        id: RequestId,
+        r: HttpResponse,
+        now: Timestamp,
+    ) -> Result<(), MisuseError> {
         match self {
             Op::Flow(m) => m.handle_response(id, r, now),
             Op::Discovery(m) => m.handle_response(id, r, now),
@@ -56,7 +67,12 @@ impl Op {
         }
     }
 
-    fn transport(&mut self, id: RequestId, k: TransportError, now: Timestamp) -> Result<(), MisuseError> {
+    fn transport(
+        &mut self,
+        id: RequestId,
+        k: TransportError,
+        now: Timestamp,
+    ) -> Result<(), MisuseError> {
         match self {
             Op::Flow(m) => m.handle_transport_error(id, k, now),
             Op::Discovery(m) => m.handle_transport_error(id, k, now),
@@ -85,11 +101,15 @@ fn subset(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
                 if k == "headers" && ev.is_object() && av.is_array() {
                     for (name, want) in ev.as_object().unwrap() {
                         let got = av.as_array().unwrap().iter().find(|h| {
-                            h["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))
+                            h["name"]
+                                .as_str()
+                                .is_some_and(|n| n.eq_ignore_ascii_case(name))
                         });
                         let got = got.map(|h| h["value"].clone()).unwrap_or(Value::Null);
                         if &got != want {
-                            return Err(format!("{path}.headers.{name}: expected {want}, got {got}"));
+                            return Err(format!(
+                                "{path}.headers.{name}: expected {want}, got {got}"
+                            ));
                         }
                     }
                 } else {
@@ -107,7 +127,11 @@ fn subset(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
 fn response(spec: &Value) -> HttpResponse {
     let mut headers: Vec<Header> = spec["headers"]
         .as_object()
-        .map(|m| m.iter().map(|(k, v)| Header::new(k, v.as_str().unwrap())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| Header::new(k, v.as_str().unwrap()))
+                .collect()
+        })
         .unwrap_or_default();
     let body: Vec<u8> = if let Some(j) = spec.get("json") {
         if spec.get("headers").is_none() {
@@ -118,13 +142,23 @@ fn response(spec: &Value) -> HttpResponse {
         t.as_str().unwrap().as_bytes().to_vec()
     } else if let Some(b) = spec.get("base64") {
         use base64::Engine;
-        base64::engine::general_purpose::STANDARD.decode(b.as_str().unwrap()).unwrap()
+        base64::engine::general_purpose::STANDARD
+            .decode(b.as_str().unwrap())
+            .unwrap()
     } else if let Some(r) = spec.get("repeat") {
-        r["text"].as_str().unwrap().repeat(r["times"].as_u64().unwrap() as usize).into_bytes()
+        r["text"]
+            .as_str()
+            .unwrap()
+            .repeat(r["times"].as_u64().unwrap() as usize)
+            .into_bytes()
     } else {
         Vec::new()
     };
-    HttpResponse { status: spec["status"].as_u64().unwrap() as u16, headers, body }
+    HttpResponse {
+        status: spec["status"].as_u64().unwrap() as u16,
+        headers,
+        body,
+    }
 }
 
 fn check_misuse(step: &Value, result: Result<(), MisuseError>) -> Result<(), String> {
@@ -147,22 +181,43 @@ fn run(vector: &Value) -> Result<(), String> {
     }
     let mut op = op?;
     let mut last_id = None;
-    for (i, step) in vector["steps"].as_array().ok_or("no steps")?.iter().enumerate() {
+    for (i, step) in vector["steps"]
+        .as_array()
+        .ok_or("no steps")?
+        .iter()
+        .enumerate()
+    {
         let at = |what: String| format!("step {i}: {what}");
         if let Some(now) = step.get("poll") {
             let action = op.poll(Timestamp(now.as_u64().unwrap()));
             if action["type"] == "send" {
                 last_id = Some(RequestId(action["id"].as_u64().unwrap()));
             }
-            subset(&step["expect"], &action, "action").map_err(|e| at(format!("{e}\n  actual: {action}")))?;
+            subset(&step["expect"], &action, "action")
+                .map_err(|e| at(format!("{e}\n  actual: {action}")))?;
         } else if let Some(r) = step.get("respond") {
-            let id = r.get("id").and_then(Value::as_u64).map(RequestId).or(last_id).ok_or_else(|| at("no request to answer".into()))?;
+            let id = r
+                .get("id")
+                .and_then(Value::as_u64)
+                .map(RequestId)
+                .or(last_id)
+                .ok_or_else(|| at("no request to answer".into()))?;
             let now = Timestamp(r["now"].as_u64().unwrap());
             check_misuse(step, op.respond(id, response(r), now)).map_err(at)?;
         } else if let Some(t) = step.get("transport_error") {
-            let id = t.get("id").and_then(Value::as_u64).map(RequestId).or(last_id).ok_or_else(|| at("no request".into()))?;
-            let kind: TransportError = serde_json::from_value(t["kind"].clone()).map_err(|e| at(e.to_string()))?;
-            check_misuse(step, op.transport(id, kind, Timestamp(t["now"].as_u64().unwrap()))).map_err(at)?;
+            let id = t
+                .get("id")
+                .and_then(Value::as_u64)
+                .map(RequestId)
+                .or(last_id)
+                .ok_or_else(|| at("no request".into()))?;
+            let kind: TransportError =
+                serde_json::from_value(t["kind"].clone()).map_err(|e| at(e.to_string()))?;
+            check_misuse(
+                step,
+                op.transport(id, kind, Timestamp(t["now"].as_u64().unwrap())),
+            )
+            .map_err(at)?;
         } else if let Some(now) = step.get("cancel") {
             check_misuse(step, op.cancel(Timestamp(now.as_u64().unwrap()))).map_err(at)?;
         } else {
@@ -189,11 +244,26 @@ fn replay_all_vectors() {
     let mut failures = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
-        let vector: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let vector: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         if let Err(e) = run(&vector) {
-            failures.push(format!("{}: {}\n  {e}", file.file_name().unwrap().to_string_lossy(), vector["name"]));
+            failures.push(format!(
+                "{}: {}\n  {e}",
+                file.file_name().unwrap().to_string_lossy(),
+                vector["name"]
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), files.len(), failures.join("\n"));
-    assert!(files.len() >= 50, "expected at least 50 vectors, found {}", files.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
+    assert!(
+        files.len() >= 50,
+        "expected at least 50 vectors, found {}",
+        files.len()
+    );
 }

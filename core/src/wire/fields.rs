@@ -33,7 +33,7 @@ pub(crate) fn opt_seconds_ms(obj: &Object, key: &str) -> Result<Option<u64>, Str
         Some(other) => return Err(format!("{key} must be a number, got {}", kind(other))),
     };
     match secs {
-        Some(s) if s.is_finite() && s >= 0.0 && s <= 1e12 => Ok(Some((s * 1000.0).round() as u64)),
+        Some(s) if (0.0..=1e12).contains(&s) => Ok(Some((s * 1000.0).round() as u64)),
         _ => Err(format!("{key} must be a non-negative number of seconds")),
     }
 }

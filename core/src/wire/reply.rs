@@ -14,7 +14,10 @@ pub(crate) enum Reply {
     /// A body with an `error` string, at any status (GitHub answers errors with 200).
     OAuth(OAuthError),
     /// 5xx/429/408 without an OAuth error: try again later.
-    Transient { retry_after_ms: Option<u64>, status: u16 },
+    Transient {
+        retry_after_ms: Option<u64>,
+        status: u16,
+    },
     /// Anything else: malformed, oversized, or an unexpected status.
     Invalid(FlowError),
 }
@@ -35,7 +38,8 @@ impl OAuthError {
     /// `temporarily_unavailable` (any status) and `server_error` with a 5xx status
     /// say "try later" (RFC 6749 §4.1.2.1), so they are treated as transient.
     pub fn is_transient(&self) -> bool {
-        self.error == "temporarily_unavailable" || (self.error == "server_error" && self.status >= 500)
+        self.error == "temporarily_unavailable"
+            || (self.error == "server_error" && self.status >= 500)
     }
 
     pub fn into_flow_error(self, message: &str) -> FlowError {
@@ -66,34 +70,53 @@ pub(crate) fn classify(resp: &HttpResponse, limit: usize) -> Reply {
     let status = resp.status;
     let retry_after_ms = retry_after_ms(resp);
     if !(100..=599).contains(&status) {
-        return Reply::Invalid(FlowError::invalid_response(Some(status), format!("HTTP status {status} is not valid")));
+        return Reply::Invalid(FlowError::invalid_response(
+            Some(status),
+            format!("HTTP status {status} is not valid"),
+        ));
     }
     if resp.body.len() > limit {
         if is_transient_status(status) {
-            return Reply::Transient { retry_after_ms, status };
+            return Reply::Transient {
+                retry_after_ms,
+                status,
+            };
         }
         return Reply::Invalid(FlowError::invalid_response(
             Some(status),
-            format!("response body of {} bytes exceeds the {limit}-byte limit", resp.body.len()),
+            format!(
+                "response body of {} bytes exceeds the {limit}-byte limit",
+                resp.body.len()
+            ),
         ));
     }
     let object = parse_object(resp);
     if let Ok(obj) = &object {
         match oauth_error(obj, status, retry_after_ms) {
             Ok(Some(err)) if err.is_transient() => {
-                return Reply::Transient { retry_after_ms: err.retry_after_ms, status }
+                return Reply::Transient {
+                    retry_after_ms: err.retry_after_ms,
+                    status,
+                }
             }
             Ok(Some(err)) => return Reply::OAuth(err),
             Ok(None) => {}
-            Err(reason) => return Reply::Invalid(FlowError::invalid_response(Some(status), reason)),
+            Err(reason) => {
+                return Reply::Invalid(FlowError::invalid_response(Some(status), reason))
+            }
         }
     }
     if is_transient_status(status) {
-        return Reply::Transient { retry_after_ms, status };
+        return Reply::Transient {
+            retry_after_ms,
+            status,
+        };
     }
     match (status, object) {
         (200..=299, Ok(obj)) => Reply::Success(obj),
-        (200..=299, Err(reason)) => Reply::Invalid(FlowError::invalid_response(Some(status), reason)),
+        (200..=299, Err(reason)) => {
+            Reply::Invalid(FlowError::invalid_response(Some(status), reason))
+        }
         (_, _) => Reply::Invalid(FlowError::invalid_response(
             Some(status),
             format!("unexpected HTTP {status} without an OAuth error body"),
@@ -101,30 +124,57 @@ pub(crate) fn classify(resp: &HttpResponse, limit: usize) -> Reply {
     }
 }
 
-fn oauth_error(obj: &Object, status: u16, retry_after_ms: Option<u64>) -> Result<Option<OAuthError>, String> {
-    let Some(error) = opt_str(obj, "error")? else { return Ok(None) };
+fn oauth_error(
+    obj: &Object,
+    status: u16,
+    retry_after_ms: Option<u64>,
+) -> Result<Option<OAuthError>, String> {
+    let Some(error) = opt_str(obj, "error")? else {
+        return Ok(None);
+    };
     if error.is_empty() || error.len() > 128 || !error.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return Err("error code is empty, too long or not printable ASCII".into());
     }
     // Lenient on the optional fields: a malformed description must not hide the error.
-    let description = opt_str(obj, "error_description").ok().flatten().map(clean_text);
+    let description = opt_str(obj, "error_description")
+        .ok()
+        .flatten()
+        .map(clean_text);
     let uri = opt_str(obj, "error_uri").ok().flatten().map(clean_text);
     let interval_ms = opt_seconds_ms(obj, "interval").ok().flatten();
-    Ok(Some(OAuthError { error: error.to_owned(), description, uri, interval_ms, retry_after_ms, status }))
+    Ok(Some(OAuthError {
+        error: error.to_owned(),
+        description,
+        uri,
+        interval_ms,
+        retry_after_ms,
+        status,
+    }))
 }
 
 /// JSON by default; form-urlencoded when the server says so (GitHub without
 /// `Accept: application/json`) or sends `text/plain` that is not JSON.
 pub(crate) fn parse_object(resp: &HttpResponse) -> Result<Object, String> {
-    let ctype = resp.header("content-type").unwrap_or("").to_ascii_lowercase();
-    let text = std::str::from_utf8(&resp.body).map_err(|_| "response body is not UTF-8".to_string())?;
+    let ctype = resp
+        .header("content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let text =
+        std::str::from_utf8(&resp.body).map_err(|_| "response body is not UTF-8".to_string())?;
     if ctype.contains("application/x-www-form-urlencoded") {
         return Ok(parse_form(text));
     }
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Object(obj)) => Ok(obj),
-        Ok(other) => Err(format!("response body is {}, not a JSON object", super::fields::kind(&other))),
-        Err(_) if ctype.starts_with("text/plain") && text.contains('=') && !text.trim_start().starts_with('{') => {
+        Ok(other) => Err(format!(
+            "response body is {}, not a JSON object",
+            super::fields::kind(&other)
+        )),
+        Err(_)
+            if ctype.starts_with("text/plain")
+                && text.contains('=')
+                && !text.trim_start().starts_with('{') =>
+        {
             Ok(parse_form(text))
         }
         Err(e) if text.trim().is_empty() => Err(format!("response body is empty ({e})")),

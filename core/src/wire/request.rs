@@ -6,7 +6,12 @@ use base64::Engine;
 
 /// Builds a POST with an `application/x-www-form-urlencoded` body, authenticated
 /// the way `client` says. Parameter order is stable (it is pinned by the vectors).
-pub(crate) fn form_post(id: RequestId, url: &str, client: &Client, params: &[(&str, &str)]) -> HttpRequest {
+pub(crate) fn form_post(
+    id: RequestId,
+    url: &str,
+    client: &Client,
+    params: &[(&str, &str)],
+) -> HttpRequest {
     let mut headers = vec![
         Header::new("content-type", "application/x-www-form-urlencoded"),
         Header::new("accept", "application/json"),
@@ -17,7 +22,10 @@ pub(crate) fn form_post(id: RequestId, url: &str, client: &Client, params: &[(&s
     }
     match (client.auth_method(), &client.client_secret) {
         (ClientAuth::ClientSecretBasic, Some(secret)) => {
-            headers.push(Header::new("authorization", basic_auth(&client.client_id, secret.expose())));
+            headers.push(Header::new(
+                "authorization",
+                basic_auth(&client.client_id, secret.expose()),
+            ));
         }
         (ClientAuth::ClientSecretPost, Some(secret)) => {
             body.append_pair("client_id", &client.client_id);
@@ -51,7 +59,10 @@ pub(crate) fn json_get(id: RequestId, url: &str) -> HttpRequest {
 fn basic_auth(id: &str, secret: &str) -> String {
     let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let raw = format!("{}:{}", enc(id), enc(secret));
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
 }
 
 #[cfg(test)]
@@ -61,6 +72,12 @@ mod tests {
     #[test]
     fn basic_auth_encodes_each_part_first() {
         // "a b:c" -> "a+b%3Ac"
-        assert_eq!(basic_auth("a b", "c:d"), format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("a+b:c%3Ad")));
+        assert_eq!(
+            basic_auth("a b", "c:d"),
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode("a+b:c%3Ad")
+            )
+        );
     }
 }

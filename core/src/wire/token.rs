@@ -15,10 +15,21 @@ pub(crate) fn parse_tokens(mut obj: Object, now: Timestamp) -> Result<TokenSet, 
     }
     let token_type = token_type.to_owned();
     let expires_in_ms = opt_seconds_ms(&obj, "expires_in")?;
-    let refresh_token = opt_str(&obj, "refresh_token")?.filter(|s| !s.is_empty()).map(Secret::new);
+    let refresh_token = opt_str(&obj, "refresh_token")?
+        .filter(|s| !s.is_empty())
+        .map(Secret::new);
     let scope = opt_str(&obj, "scope")?.map(str::to_owned);
-    let id_token = opt_str(&obj, "id_token")?.filter(|s| !s.is_empty()).map(Secret::new);
-    for key in ["access_token", "token_type", "expires_in", "refresh_token", "scope", "id_token"] {
+    let id_token = opt_str(&obj, "id_token")?
+        .filter(|s| !s.is_empty())
+        .map(Secret::new);
+    for key in [
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "scope",
+        "id_token",
+    ] {
         obj.remove(key);
     }
     Ok(TokenSet {
