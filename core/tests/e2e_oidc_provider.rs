@@ -1,0 +1,291 @@
+//! End to end against a real authorization server (node-oidc-provider, started
+//! here on 127.0.0.1): discover, log in (approval through the provider's own
+//! pages), refresh with rotation, revoke, and see the revoked token refused.
+//! Drives the sans-IO core with a plain blocking HTTP client.
+
+use deviceflow::*;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn now() -> Timestamp {
+    Timestamp(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
+    )
+}
+
+/// The provider child; killed on drop (it also exits when its stdin closes).
+struct Provider {
+    child: Child,
+    issuer: String,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn provider_available() -> bool {
+    let ok = repo().join("tests/node_modules/oidc-provider").exists();
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tests/node_modules is missing in CI: run tests/setup.sh"
+        );
+        eprintln!("SKIPPED: run `npm ci --prefix tests` to enable the node-oidc-provider tests");
+    }
+    ok
+}
+
+fn start_provider(env: &[(&str, &str)]) -> Provider {
+    let mut cmd = Command::new("node");
+    cmd.arg(repo().join("tests/e2e/provider.mjs"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    cmd.env("DEVICE_INTERVAL", "1").env("MAX_LIFETIME", "120");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("node");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("provider said {line:?}: {e}"));
+    Provider {
+        child,
+        issuer: v["issuer"].as_str().unwrap().to_owned(),
+    }
+}
+
+fn approve(issuer: &str, user_code: &str, deny: bool) -> Child {
+    let mut cmd = Command::new("node");
+    cmd.arg(repo().join("tests/e2e/approve.mjs")).args([
+        "--issuer",
+        issuer,
+        "--user-code",
+        user_code,
+    ]);
+    if deny {
+        cmd.arg("--deny");
+    }
+    cmd.stdout(Stdio::null()).spawn().expect("node")
+}
+
+/// A blocking transport: no redirects, timeouts, every status returned as data.
+fn send(req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let mut builder = ureq::http::Request::builder()
+        .method(req.method.as_str())
+        .uri(&req.url);
+    for h in &req.headers {
+        builder = builder.header(&h.name, &h.value);
+    }
+    let request = builder.body(req.body.clone()).unwrap();
+    let mut resp = agent.run(request).map_err(|e| match e {
+        ureq::Error::Timeout(_) => TransportError::Timeout,
+        ureq::Error::Io(_) | ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
+            TransportError::Connect
+        }
+        _ => TransportError::Other,
+    })?;
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| Header::new(n.as_str(), v.to_str().unwrap_or("")))
+        .collect();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(1 << 20)
+        .read_to_vec()
+        .map_err(|_| TransportError::Io)?;
+    Ok(HttpResponse {
+        status: resp.status().as_u16(),
+        headers,
+        body,
+    })
+}
+
+/// The sync driver loop from the crate docs, with a hook for `Display`.
+macro_rules! drive {
+    ($op:expr, $on_display:expr) => {{
+        let op = &mut $op;
+        loop {
+            match op.poll_action(now()) {
+                Action::Send(req) => match send(&req) {
+                    Ok(resp) => op.handle_response(req.id, resp, now()).unwrap(),
+                    Err(kind) => op.handle_transport_error(req.id, kind, now()).unwrap(),
+                },
+                Action::Display(p) =>
+                {
+                    #[allow(clippy::redundant_closure_call)]
+                    ($on_display)(p)
+                }
+                Action::Wait { delay_ms, .. } => {
+                    std::thread::sleep(Duration::from_millis(delay_ms))
+                }
+                Action::AwaitingResponse { .. } => unreachable!(),
+                Action::Done(v) => break Ok(v),
+                Action::Failed(e) => break Err(e),
+            }
+        }
+    }};
+}
+
+#[test]
+fn discover_login_refresh_revoke() {
+    if !provider_available() {
+        return;
+    }
+    let p = start_provider(&[]);
+    let mut d = Discovery::new(&p.issuer, now()).unwrap();
+    let meta = drive!(d, |_p: Prompt| ()).expect("discovery");
+    assert_eq!(meta.issuer, p.issuer);
+    let revocation_endpoint = meta
+        .revocation_endpoint
+        .clone()
+        .expect("revocation endpoint");
+    assert!(meta.device_authorization_endpoint.is_some());
+
+    let config = Config::from_issuer("public-cli", &p.issuer).with_scope("openid offline_access");
+    let mut flow = DeviceFlow::new(config.clone(), now()).unwrap();
+    let mut approver = None;
+    let tokens = drive!(flow, |prompt: Prompt| {
+        assert!(prompt.verification_uri.starts_with(&p.issuer));
+        approver = Some(approve(&p.issuer, &prompt.user_code, false));
+    })
+    .expect("login");
+    assert!(approver.unwrap().wait().unwrap().success());
+    assert!(tokens.token_type.eq_ignore_ascii_case("bearer"));
+    assert!(tokens.expires_at.is_some());
+    assert_eq!(tokens.id_token_claims_unverified().unwrap()["sub"], "alice");
+    let first_refresh = tokens
+        .refresh_token
+        .clone()
+        .expect("refresh token with offline_access");
+
+    let refresh_config = |rt: &Secret| RefreshConfig {
+        client: config.client.clone(),
+        token_endpoint: meta.token_endpoint.clone().unwrap(),
+        refresh_token: rt.clone(),
+        scope: None,
+        timing: Timing::default(),
+    };
+    let mut r = Refresh::new(refresh_config(&first_refresh), now()).unwrap();
+    let refreshed = drive!(r, |_p: Prompt| ()).expect("refresh");
+    let second_refresh = refreshed.refresh_token.clone().unwrap();
+    assert_ne!(
+        second_refresh.expose(),
+        first_refresh.expose(),
+        "the provider rotates refresh tokens"
+    );
+    assert_ne!(
+        refreshed.access_token.expose(),
+        tokens.access_token.expose()
+    );
+
+    let mut revoke = Revocation::new(
+        RevocationConfig {
+            client: config.client.clone(),
+            revocation_endpoint,
+            token: second_refresh.clone(),
+            token_type_hint: Some(TokenTypeHint::RefreshToken),
+            timing: Timing::default(),
+        },
+        now(),
+    )
+    .unwrap();
+    assert_eq!(drive!(revoke, |_p: Prompt| ()).expect("revoke").status, 200);
+
+    let mut again = Refresh::new(refresh_config(&second_refresh), now()).unwrap();
+    let err = drive!(again, |_p: Prompt| ()).expect_err("a revoked refresh token is refused");
+    assert_eq!(err.code(), "invalid_grant");
+    assert!(err.requires_login());
+}
+
+#[test]
+fn denial_and_confidential_client() {
+    if !provider_available() {
+        return;
+    }
+    let p = start_provider(&[]);
+    let config = Config::from_issuer("public-cli", &p.issuer).with_scope("openid");
+    let mut flow = DeviceFlow::new(config, now()).unwrap();
+    let mut approver = None;
+    let err = drive!(flow, |prompt: Prompt| approver =
+        Some(approve(&p.issuer, &prompt.user_code, true)))
+    .expect_err("denied");
+    assert!(approver.unwrap().wait().unwrap().success());
+    assert_eq!(err.code(), "access_denied");
+
+    let mut config = Config::from_issuer("basic-cli", &p.issuer).with_scope("openid");
+    config.client.client_secret = Some(Secret::new("basic-secret"));
+    let mut flow = DeviceFlow::new(config, now()).unwrap();
+    let mut approver = None;
+    let tokens = drive!(flow, |prompt: Prompt| approver =
+        Some(approve(&p.issuer, &prompt.user_code, false)))
+    .expect("confidential login");
+    assert!(approver.unwrap().wait().unwrap().success());
+    assert!(!tokens.access_token.expose().is_empty());
+}
+
+#[test]
+fn slow_down_and_expiry_against_the_real_server() {
+    if !provider_available() {
+        return;
+    }
+    let p = start_provider(&[("SLOW_DOWN_FIRST", "1"), ("DEVICE_TTL", "8")]);
+    let config = Config::from_issuer("public-cli", &p.issuer).with_scope("openid");
+    let mut flow = DeviceFlow::new(config, now()).unwrap();
+    let started = Instant::now();
+    let mut reasons = Vec::new();
+    let err = loop {
+        match flow.poll_action(now()) {
+            Action::Send(req) => match send(&req) {
+                Ok(resp) => flow.handle_response(req.id, resp, now()).unwrap(),
+                Err(kind) => flow.handle_transport_error(req.id, kind, now()).unwrap(),
+            },
+            Action::Wait {
+                delay_ms, reason, ..
+            } => {
+                reasons.push((reason, flow.interval_ms()));
+                std::thread::sleep(Duration::from_millis(delay_ms));
+            }
+            Action::Failed(e) => break e,
+            Action::Display(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(err.code(), "expired_token", "nobody approves: {err}");
+    // DEVICE_INTERVAL=1: the first poll gets slow_down, so the interval becomes 6 s for good.
+    assert_eq!(reasons[0], (WaitReason::Interval, Some(1_000)));
+    assert_eq!(reasons[1], (WaitReason::SlowDown, Some(6_000)));
+    // The end comes from the server's expired_token or the client's deadline, whichever is first.
+    assert!(reasons
+        .iter()
+        .skip(2)
+        .all(|r| matches!(r.0, WaitReason::SlowDown | WaitReason::Expiry)));
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(7) && elapsed < Duration::from_secs(12),
+        "{elapsed:?}"
+    );
+}
