@@ -63,7 +63,13 @@ pub(crate) fn parse_issued(
             timing.max_expires_in_s
         ));
     }
-    let interval_ms = match opt_seconds_ms(obj, "interval")? {
+    // `interval` is advice (§3.2 "SHOULD wait"): a numeric string that is not a
+    // number ("5s") gets the default, as if absent. A wrong JSON type is refused.
+    let interval = match obj.get("interval") {
+        Some(serde_json::Value::String(s)) if s.trim().parse::<f64>().is_err() => None,
+        _ => opt_seconds_ms(obj, "interval")?,
+    };
+    let interval_ms = match interval {
         None | Some(0) => timing.default_interval_ms,
         Some(ms) if ms > timing.max_interval_s * 1000 => {
             return Err(format!(
@@ -71,7 +77,9 @@ pub(crate) fn parse_issued(
                 timing.max_interval_s
             ))
         }
-        Some(ms) => ms,
+        // Sub-second values are not credible as "seconds between polls": poll no
+        // faster than once a second (what the prompt then says, too).
+        Some(ms) => ms.max(1_000),
     };
     let message = opt_str(obj, "message")
         .ok()
@@ -87,7 +95,7 @@ pub(crate) fn parse_issued(
             verification_uri_complete: complete.map(str::to_owned),
             verification_host: host,
             expires_at: deadline,
-            expires_in: expires_in_ms / 1000,
+            expires_in: expires_in_ms.div_ceil(1000),
             interval: interval_ms.div_ceil(1000),
             message,
         },

@@ -60,7 +60,11 @@ pub(crate) struct DiscoverySpec {
     urls: [String; 2],
     index: usize,
     problems: Vec<String>,
+    /// A document for another issuer: reported if no document is usable.
     mismatch: Option<FlowError>,
+    /// A document that parsed but is unsafe or malformed (say an http endpoint):
+    /// reported if no document is usable, since the server did answer.
+    invalid: Option<FlowError>,
 }
 
 impl DiscoverySpec {
@@ -74,6 +78,7 @@ impl DiscoverySpec {
                 index: 0,
                 problems: Vec::new(),
                 mismatch: None,
+                invalid: None,
             },
             template,
         ))
@@ -86,7 +91,7 @@ impl DiscoverySpec {
         if let Some(url) = self.urls.get(self.index) {
             return Verdict::Next(Template::from_request(json_get(RequestId(0), url)));
         }
-        if let Some(e) = self.mismatch.take() {
+        if let Some(e) = self.mismatch.take().or(self.invalid.take()) {
             return Verdict::Fail(e);
         }
         Verdict::Fail(FlowError::new(
@@ -125,13 +130,21 @@ impl Spec for DiscoverySpec {
                     self.mismatch = Some(e);
                     self.fall_back("issuer mismatch".into())
                 }
-                Err(Problem::Invalid(reason)) if self.index + 1 < self.urls.len() => {
-                    self.fall_back(reason)
+                Err(Problem::Invalid(reason)) => {
+                    let e = FlowError::invalid_response(
+                        Some(resp.status),
+                        format!("discovery document {}: {reason}", self.urls[self.index]),
+                    );
+                    if self.index + 1 < self.urls.len() {
+                        // Only a document that is an object is evidence of metadata.
+                        if parse_object(resp).is_ok() {
+                            self.invalid.get_or_insert(e);
+                        }
+                        self.fall_back(reason)
+                    } else {
+                        Verdict::Fail(self.invalid.take().unwrap_or(e))
+                    }
                 }
-                Err(Problem::Invalid(reason)) => Verdict::Fail(FlowError::invalid_response(
-                    Some(resp.status),
-                    format!("discovery document: {reason}"),
-                )),
             },
             Reply::OAuth(e) => self.fall_back(format!("HTTP {} {}", e.status, e.error)),
             Reply::Invalid(e) => self.fall_back(e.message),

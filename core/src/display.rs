@@ -51,17 +51,31 @@ pub struct UrlParts<'a> {
 }
 
 /// Splits an absolute `http`/`https` URL. Refuses control characters, spaces,
-/// userinfo, empty hosts and overlong input.
+/// non-ASCII (RFC 3986 URIs are ASCII; a raw Unicode host is a homograph risk),
+/// backslashes (browsers read `\` as `/`, which moves the host), userinfo,
+/// empty hosts and overlong input.
 pub fn parse_url(url: &str) -> Result<UrlParts<'_>, String> {
     if url.len() > MAX_URI_LEN {
         return Err(format!("URL longer than {MAX_URI_LEN} bytes"));
     }
-    if url.chars().any(|c| is_unsafe_char(c) || c == ' ') {
-        return Err("URL contains control, format or space characters".into());
+    if !url.is_ascii() {
+        return Err("URL has non-ASCII characters (RFC 3986 allows only ASCII)".into());
     }
-    let (https, after) = if url.len() >= 8 && url[..8].eq_ignore_ascii_case("https://") {
+    if url.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return Err("URL contains control or space characters".into());
+    }
+    if url.contains('\\') {
+        return Err("URL contains a backslash".into());
+    }
+    // The checks above make the URL pure ASCII, so byte slicing is safe.
+    let scheme = |prefix: &str| {
+        url.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    let (https, after) = if scheme("https://") {
         (true, &url[8..])
-    } else if url.len() >= 7 && url[..7].eq_ignore_ascii_case("http://") {
+    } else if scheme("http://") {
         (false, &url[7..])
     } else {
         return Err("URL is not absolute http(s)".into());
@@ -71,13 +85,31 @@ pub fn parse_url(url: &str) -> Result<UrlParts<'_>, String> {
     if authority.contains('@') {
         return Err("URL carries userinfo".into());
     }
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (inside, tail) = v6.split_once(']').ok_or("URL has an unclosed IPv6 bracket")?;
+        if inside.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err("URL has an invalid IPv6 address".into());
+        }
+        (inside, tail.strip_prefix(':'))
     } else {
-        authority.split(':').next().unwrap_or("")
+        match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
     };
     if host.is_empty() {
         return Err("URL has no host".into());
+    }
+    if !host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':'))
+    {
+        return Err("URL host has characters a host name cannot have".into());
+    }
+    if let Some(p) = port {
+        if !p.is_empty() && (p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit())) {
+            return Err("URL port is not a number".into());
+        }
     }
     let scheme_len = url.len() - after.len();
     Ok(UrlParts {
@@ -88,10 +120,16 @@ pub fn parse_url(url: &str) -> Result<UrlParts<'_>, String> {
     })
 }
 
-/// True for hosts that never leave the machine.
+/// True for hosts that never leave the machine: `localhost` and `*.localhost`
+/// (RFC 6761 §6.3), `127.0.0.0/8` and `::1` as IP literals. A DNS name that
+/// merely starts with `127.` is not one.
 pub fn is_loopback_host(host: &str) -> bool {
-    let h = host.to_ascii_lowercase();
-    h == "localhost" || h.ends_with(".localhost") || h == "::1" || h.starts_with("127.")
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    if h == "localhost" || h.ends_with(".localhost") {
+        return true;
+    }
+    h.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An endpoint or displayed URI must be https, or http only to a loopback host.
@@ -138,6 +176,14 @@ mod tests {
         assert!(check_secure_url("https://example.com/\u{1b}[31m").is_err());
         assert!(check_secure_url("https://exa\u{202e}mple.com/").is_err());
         assert!(check_secure_url("https:///path").is_err());
+        assert!(check_secure_url("http://127.attacker.example/x").is_err());
+        assert!(check_secure_url("http://127.0.0.1.evil.example/x").is_err());
+        assert!(check_secure_url("http://127.1.2.3:9/x").is_ok());
+        assert!(check_secure_url("https://evil.example\\.as.example.com/").is_err());
+        assert!(check_secure_url("https://\u{430}s.example.com/").is_err());
+        assert!(check_secure_url("http:/\u{45e}").is_err()); // fuzz finding: no panic
+        assert!(check_secure_url("https://example.com:80x/").is_err());
+        assert!(check_secure_url("http://[::1/").is_err());
         let p = parse_url("https://Login.Example.com:8443/device?x=1").unwrap();
         assert_eq!(p.host, "Login.Example.com");
         assert_eq!(p.origin, "https://Login.Example.com:8443");

@@ -76,24 +76,51 @@ impl ErrorCode {
         ErrorCode::Cancelled,
     ];
 
-    /// The code for an OAuth `error` value received from a server.
+    /// The code for an OAuth `error` value received from a server: the RFC
+    /// names, then the providers' own words for the same outcomes ([`ERROR_ALIASES`]).
     pub(crate) fn from_oauth(error: &str) -> ErrorCode {
-        match error {
-            "access_denied" => ErrorCode::AccessDenied,
-            "expired_token" => ErrorCode::ExpiredToken,
-            "invalid_client" => ErrorCode::InvalidClient,
-            "invalid_grant" => ErrorCode::InvalidGrant,
-            "invalid_scope" => ErrorCode::InvalidScope,
-            "invalid_request" => ErrorCode::InvalidRequest,
-            "unauthorized_client" => ErrorCode::UnauthorizedClient,
-            // GitHub answers `device_flow_disabled` when the app has not enabled the grant.
-            "unsupported_grant_type" | "device_flow_disabled" | "unsupported_token_type" => {
-                ErrorCode::Unsupported
-            }
-            _ => ErrorCode::ServerError,
+        if let Some(code) = ErrorCode::ALL
+            .iter()
+            .find(|c| c.is_oauth_code() && c.as_str() == error)
+        {
+            return *code;
         }
+        ERROR_ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == error)
+            .map_or(ErrorCode::ServerError, |(_, code)| *code)
+    }
+
+    /// True for codes that are also RFC 6749 / RFC 8628 `error` values.
+    fn is_oauth_code(self) -> bool {
+        !matches!(
+            self,
+            ErrorCode::Unsupported
+                | ErrorCode::ServerError
+                | ErrorCode::InvalidResponse
+                | ErrorCode::IssuerMismatch
+                | ErrorCode::NetworkError
+                | ErrorCode::Cancelled
+        )
     }
 }
+
+/// Server `error` values that mean one of our codes under another name. The
+/// server's own word is kept in [`FlowError::error`].
+pub const ERROR_ALIASES: &[(&str, ErrorCode)] = &[
+    ("unsupported_grant_type", ErrorCode::Unsupported),
+    ("unsupported_token_type", ErrorCode::Unsupported),
+    // GitHub: the app has not enabled the device flow.
+    ("device_flow_disabled", ErrorCode::Unsupported),
+    // GitHub: wrong client id or secret, at either endpoint.
+    ("incorrect_client_credentials", ErrorCode::InvalidClient),
+    // GitHub: the device code is not valid.
+    ("incorrect_device_code", ErrorCode::InvalidGrant),
+    // Microsoft Entra: the device code was not recognised.
+    ("bad_verification_code", ErrorCode::InvalidGrant),
+    // Microsoft Entra: the user said no.
+    ("authorization_declined", ErrorCode::AccessDenied),
+];
 
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -145,7 +145,7 @@ mod wire;
 pub use action::{Action, Prompt, WaitReason};
 pub use config::{Client, ClientAuth, Config, Param, Timing};
 pub use discovery::{discovery_urls, Discovery, ServerMetadata, DEVICE_CODE_GRANT};
-pub use error::{ConfigError, ErrorCode, FlowError, MisuseError};
+pub use error::{ConfigError, ErrorCode, FlowError, MisuseError, ERROR_ALIASES};
 pub use http::{Header, HttpRequest, HttpResponse, Method, RequestId, Timestamp, TransportError};
 pub use machine::DeviceFlow;
 pub use provider::{Provider, ProviderInfo};

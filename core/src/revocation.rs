@@ -33,7 +33,7 @@ pub struct RevocationConfig {
 /// The token is revoked (or was never valid: RFC 7009 §2.2 treats both alike).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revoked {
-    /// HTTP status of the answer (200).
+    /// HTTP status of the answer (200, or another 2xx such as 204).
     pub status: u16,
 }
 
@@ -53,11 +53,18 @@ impl Spec for RevocationSpec {
         _now: Timestamp,
         timing: &Timing,
     ) -> Verdict<Revoked> {
-        // RFC 7009 §2.2: 200 means revoked, whatever the body says.
+        // RFC 7009 §2.2: 200 means revoked, whatever the body says; any other
+        // 2xx (204 No Content) without an OAuth error is success too.
         if resp.status == 200 {
             return Verdict::Done(Revoked { status: 200 });
         }
-        match classify(resp, timing.max_body_bytes) {
+        let reply = classify(resp, timing.max_body_bytes);
+        if (201..=299).contains(&resp.status) && !matches!(reply, Reply::OAuth(_)) {
+            return Verdict::Done(Revoked {
+                status: resp.status,
+            });
+        }
+        match reply {
             Reply::Transient { retry_after_ms, .. } => Verdict::Retry { retry_after_ms },
             Reply::OAuth(e) => Verdict::Fail(e.into_flow_error("revocation refused")),
             Reply::Invalid(e) => Verdict::Fail(e),

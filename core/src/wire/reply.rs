@@ -191,6 +191,11 @@ fn parse_form(text: &str) -> Object {
 /// `Retry-After` as delta-seconds (RFC 9110 §10.2.3). HTTP-dates need a wall
 /// clock, which the machine does not have, so they are ignored.
 fn retry_after_ms(resp: &HttpResponse) -> Option<u64> {
-    let secs: u64 = resp.header("retry-after")?.trim().parse().ok()?;
+    let value = resp.header("retry-after")?.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // All digits: too many for u64 is simply "very long" (callers cap it).
+    let secs: u64 = value.parse().unwrap_or(u64::MAX);
     Some(secs.saturating_mul(1000))
 }
