@@ -1,1 +1,20 @@
-//! Placeholder: the server half is built under its own issue.
+//! The server half of the OAuth 2.0 Device Authorization Grant (RFC 8628).
+//!
+//! * [`engine`]: a sans-IO authorization server. Time (Unix ms), randomness and storage come
+//!   from the host; it never reads a clock or touches a socket.
+//! * [`store`]: [`store::SqliteStore`] (the default) and [`store::MemoryStore`].
+//! * [`http`]: an axum server with the endpoints and the verification pages: [`spawn`].
+//! * `approve_via_page` (feature `approve-client`): approves or denies through the real pages.
+
+pub mod engine;
+pub mod http;
+mod os_random;
+pub mod store;
+
+#[cfg(feature = "approve-client")]
+mod approve;
+
+#[cfg(feature = "approve-client")]
+pub use approve::{approve_via_page, ApproveError, Decision};
+pub use http::{default_clients, serve, spawn, ServerConfig, ServerHandle};
+pub use os_random::OsRandom;

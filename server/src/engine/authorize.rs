@@ -1,0 +1,98 @@
+//! The device authorization endpoint (RFC 8628 §3.1-3.2).
+
+use serde_json::{json, Value};
+
+use super::codes::{self, display_user_code};
+use super::{
+    ClientRequest, DeviceRecord, DeviceStatus, Engine, OAuthError, Random, Response, Store,
+};
+
+impl<S: Store> Engine<S> {
+    /// `POST /device_authorization`: authenticates the client (§3.1: confidential clients as at
+    /// the token endpoint), checks the grant is enabled and the scopes allowed, and issues codes.
+    pub fn handle_device_authorization(
+        &self,
+        req: &ClientRequest,
+        now_ms: i64,
+        rng: &mut dyn Random,
+    ) -> Response {
+        self.device_authorization(req, now_ms, rng).into()
+    }
+
+    fn device_authorization(
+        &self,
+        req: &ClientRequest,
+        now_ms: i64,
+        rng: &mut dyn Random,
+    ) -> Result<Value, OAuthError> {
+        let client = self
+            .clients
+            .authenticate(&req.params, req.authorization.as_deref())?;
+        if !client.device_grant {
+            return Err(OAuthError::unauthorized_client(
+                "the device grant is not enabled for this client",
+            ));
+        }
+        let scope = self.granted_scope(client, req.params.get("scope"))?;
+        let cfg = &self.config;
+        // A collision of 256-bit device codes is impossible in practice; of user codes, rare.
+        for _ in 0..8 {
+            let device_code = codes::new_device_code(rng);
+            let user_code = codes::new_user_code(rng);
+            let record = DeviceRecord {
+                id: super::random::token(rng, 16),
+                device_code_hash: codes::sha256(&device_code),
+                user_code_hash: codes::user_code_hmac(&cfg.user_code_key, &user_code),
+                client_id: client.client_id.clone(),
+                scope: scope.clone(),
+                created_at_ms: now_ms,
+                expires_at_ms: now_ms + cfg.device_code_ttl_ms,
+                interval_ms: cfg.interval_ms,
+                status: DeviceStatus::Pending,
+                subject: None,
+                last_poll_ms: None,
+                slow_downs: 0,
+                source: req.source.chars().take(64).collect(),
+            };
+            if self.store.insert_device(&record)? {
+                let shown = display_user_code(&user_code);
+                let uri = cfg.verification_uri();
+                return Ok(json!({
+                    "device_code": device_code,
+                    "user_code": shown,
+                    "verification_uri": uri,
+                    "verification_uri_complete": format!("{uri}?user_code={shown}"),
+                    "expires_in": cfg.device_code_ttl_ms / 1000,
+                    "interval": (cfg.interval_ms + 999) / 1000,
+                }));
+            }
+        }
+        Err(OAuthError::server_error(
+            "could not allocate a unique user code",
+        ))
+    }
+
+    /// The scope to grant: the requested one if every token is allowed, else the client's full
+    /// set when none was asked for (RFC 6749 §3.3).
+    pub(crate) fn granted_scope(
+        &self,
+        client: &super::Client,
+        requested: Option<&str>,
+    ) -> Result<String, OAuthError> {
+        let Some(requested) = requested else {
+            return Ok(client.scopes.join(" "));
+        };
+        let mut granted: Vec<&str> = Vec::new();
+        for s in requested.split(' ').filter(|s| !s.is_empty()) {
+            if !client.scopes.iter().any(|allowed| allowed == s) {
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope {s} is not allowed"
+                )));
+            }
+            if !granted.contains(&s) {
+                granted.push(s);
+            }
+        }
+        Ok(granted.join(" "))
+    }
+}

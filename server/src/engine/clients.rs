@@ -1,0 +1,213 @@
+//! The client registry and client authentication (RFC 6749 §2.3, §3.2.1).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use base64::Engine as _;
+
+use super::codes::{ct_eq, sha256, Digest32};
+use super::error::OAuthError;
+
+/// How a client authenticates at the token, device authorization and revocation endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A public client: `client_id` in the body identifies but does not authenticate (RFC 8628 §5.6).
+    None,
+    /// HTTP Basic with `client_id:client_secret` (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
+    ClientSecretPost,
+}
+
+impl AuthMethod {
+    /// The RFC 8414 `token_endpoint_auth_methods_supported` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::None => "none",
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+        }
+    }
+}
+
+/// One registered client. Only the SHA-256 of a secret is kept.
+#[derive(Clone)]
+pub struct Client {
+    pub client_id: String,
+    /// Shown on the confirmation page, marked as the app's own claim.
+    pub name: String,
+    pub auth_method: AuthMethod,
+    secret_hash: Option<Digest32>,
+    /// Scopes this client may obtain; a request without `scope` gets all of them.
+    pub scopes: Vec<String>,
+    /// Whether the device grant is enabled for this client (RFC 8628 §3.1; off unless asked for).
+    pub device_grant: bool,
+    /// Whether refresh tokens are issued (and the `refresh_token` grant accepted).
+    pub refresh_tokens: bool,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("name", &self.name)
+            .field("auth_method", &self.auth_method)
+            .field("secret", &self.secret_hash.map(|_| "<redacted>"))
+            .field("scopes", &self.scopes)
+            .field("device_grant", &self.device_grant)
+            .field("refresh_tokens", &self.refresh_tokens)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A public client with the device grant and refresh tokens enabled.
+    pub fn public(client_id: &str, name: &str, scopes: &[&str]) -> Self {
+        Client {
+            client_id: client_id.to_owned(),
+            name: name.to_owned(),
+            auth_method: AuthMethod::None,
+            secret_hash: None,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            device_grant: true,
+            refresh_tokens: true,
+        }
+    }
+
+    /// A confidential client authenticating with `method` (basic or post) and `secret`.
+    pub fn confidential(
+        client_id: &str,
+        name: &str,
+        method: AuthMethod,
+        secret: &str,
+        scopes: &[&str],
+    ) -> Self {
+        Client {
+            auth_method: method,
+            secret_hash: Some(sha256(secret)),
+            ..Client::public(client_id, name, scopes)
+        }
+    }
+
+    /// Whether the client is public (no secret).
+    pub fn is_public(&self) -> bool {
+        self.auth_method == AuthMethod::None
+    }
+}
+
+/// All registered clients, by `client_id`.
+#[derive(Clone, Debug, Default)]
+pub struct ClientRegistry {
+    clients: BTreeMap<String, Client>,
+}
+
+impl ClientRegistry {
+    pub fn new(clients: impl IntoIterator<Item = Client>) -> Self {
+        ClientRegistry {
+            clients: clients
+                .into_iter()
+                .map(|c| (c.client_id.clone(), c))
+                .collect(),
+        }
+    }
+
+    pub fn insert(&mut self, client: Client) {
+        self.clients.insert(client.client_id.clone(), client);
+    }
+
+    pub fn get(&self, client_id: &str) -> Option<&Client> {
+        self.clients.get(client_id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Client> {
+        self.clients.values()
+    }
+
+    /// Authenticates the caller of a client endpoint from the form and the `Authorization` header.
+    /// Any failure is `invalid_client` (HTTP 401), without saying which part was wrong.
+    pub fn authenticate(
+        &self,
+        params: &super::Params,
+        authorization: Option<&str>,
+    ) -> Result<&Client, OAuthError> {
+        let basic = authorization.map(parse_basic).transpose()?;
+        let body_id = params.get("client_id");
+        let body_secret = params.get("client_secret");
+        let (client_id, secret, method) = match (&basic, body_secret) {
+            (Some(_), Some(_)) => {
+                return Err(OAuthError::invalid_client("use one authentication method"))
+            }
+            (Some((id, secret)), None) => {
+                if body_id.is_some_and(|b| b != id) {
+                    return Err(OAuthError::invalid_client("client_id mismatch"));
+                }
+                (
+                    id.as_str(),
+                    Some(secret.as_str()),
+                    AuthMethod::ClientSecretBasic,
+                )
+            }
+            (None, Some(secret)) => (
+                body_id.ok_or_else(|| OAuthError::invalid_client("client_id missing"))?,
+                Some(secret),
+                AuthMethod::ClientSecretPost,
+            ),
+            (None, None) => (
+                body_id.ok_or_else(|| OAuthError::invalid_client("client_id missing"))?,
+                None,
+                AuthMethod::None,
+            ),
+        };
+        let client = self
+            .get(client_id)
+            .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
+        let secret_ok = match (client.secret_hash, secret) {
+            (None, None) => true,
+            (Some(expected), Some(given)) => ct_eq(&expected, &sha256(given)),
+            _ => false,
+        };
+        if !secret_ok || client.auth_method != method {
+            return Err(OAuthError::invalid_client("client authentication failed"));
+        }
+        Ok(client)
+    }
+}
+
+/// `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
+fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
+    let bad = || OAuthError::invalid_client("malformed Authorization header");
+    let (scheme, rest) = header.trim().split_once(' ').ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(bad());
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = text.split_once(':').ok_or_else(bad)?;
+    Ok((percent_decode(id), percent_decode(secret)))
+}
+
+/// `%XX` and `+` decoding for the Basic credentials (invalid escapes are kept as they are).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

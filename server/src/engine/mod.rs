@@ -1,0 +1,190 @@
+//! The sans-IO authorization server: parsed requests and `now_ms` in, responses out.
+//!
+//! No sockets, no clock, no entropy source: the host passes the time (Unix ms), a [`Random`]
+//! source and a [`Store`]. One method per endpoint, named `handle_*`.
+
+mod authorize;
+pub mod clients;
+pub mod codes;
+pub mod error;
+mod issue;
+mod metadata;
+mod params;
+mod poll;
+pub mod poll_timing {
+    //! The `slow_down` timing rule, exposed for tests and documentation.
+    pub use super::poll::{is_early, tolerance_ms};
+}
+pub mod random;
+mod refresh;
+mod revoke;
+pub mod store;
+mod token;
+mod userinfo;
+mod verify;
+
+use std::fmt;
+
+pub use clients::{AuthMethod, Client, ClientRegistry};
+pub use error::OAuthError;
+pub use params::Params;
+pub use random::Random;
+pub use store::{
+    DeviceRecord, DeviceStatus, Store, StoreError, TokenKind, TokenRecord, TokenState,
+};
+pub use verify::{EntryError, PendingDevice};
+
+/// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4).
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// Lifetimes, interval and brute-force limits. All times in milliseconds.
+#[derive(Clone)]
+pub struct EngineConfig {
+    /// `https://host[:port]` with no trailing slash; endpoints hang off it.
+    pub issuer: String,
+    /// `expires_in` of device codes (RFC 8628 §3.2; §5.4 asks for a short one).
+    pub device_code_ttl_ms: i64,
+    /// The advertised polling interval (always sent, §3.2).
+    pub interval_ms: i64,
+    pub access_token_ttl_ms: i64,
+    /// Idle expiry of refresh tokens; each rotation starts it again.
+    pub refresh_idle_ttl_ms: i64,
+    /// Absolute cap on a refresh chain (RFC 9700 §4.14.2).
+    pub refresh_absolute_ttl_ms: i64,
+    /// Expired device records are kept this long to answer `expired_token` and detect replay.
+    pub tombstone_ms: i64,
+    pub limits: EntryLimits,
+    /// Key of the user-code HMAC. Losing it only orphans codes that are still pending.
+    pub user_code_key: [u8; 32],
+}
+
+impl fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("issuer", &self.issuer)
+            .field("device_code_ttl_ms", &self.device_code_ttl_ms)
+            .field("interval_ms", &self.interval_ms)
+            .field("access_token_ttl_ms", &self.access_token_ttl_ms)
+            .field("refresh_idle_ttl_ms", &self.refresh_idle_ttl_ms)
+            .field("limits", &self.limits)
+            .field("user_code_key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl EngineConfig {
+    /// Defaults: 10 min codes, 5 s interval, 1 h access tokens, 30 d idle / 365 d absolute refresh.
+    pub fn new(issuer: &str, user_code_key: [u8; 32]) -> Self {
+        EngineConfig {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            device_code_ttl_ms: 600_000,
+            interval_ms: 5_000,
+            access_token_ttl_ms: 3_600_000,
+            refresh_idle_ttl_ms: 30 * 86_400_000,
+            refresh_absolute_ttl_ms: 365 * 86_400_000,
+            tombstone_ms: 3_600_000,
+            limits: EntryLimits::default(),
+            user_code_key,
+        }
+    }
+
+    /// `verification_uri` (RFC 8628 §3.2).
+    pub fn verification_uri(&self) -> String {
+        format!("{}/device", self.issuer)
+    }
+}
+
+/// Brute-force limits on user-code entry (RFC 8628 §5.1). With 20^8 codes and K live ones, each
+/// guess hits with probability K/20^8; these limits bound the guesses.
+#[derive(Clone, Debug)]
+pub struct EntryLimits {
+    /// Fixed window over which failures are counted.
+    pub window_ms: i64,
+    /// Failed entries allowed per source (IP, session) per window; then every entry is refused.
+    pub failures_per_source: u32,
+    /// Failed entries allowed from everyone per window: the circuit breaker.
+    pub failures_global: u32,
+    /// Times one user code may be entered over its life (one-time-ish codes, CDFS §6.1.3).
+    pub entries_per_code: u32,
+    /// Unknown device codes one source may present per window before all its device-code
+    /// lookups are refused (RFC 8628 §5.2).
+    pub unknown_device_codes_per_source: u32,
+}
+
+impl Default for EntryLimits {
+    fn default() -> Self {
+        EntryLimits {
+            window_ms: 15 * 60_000,
+            failures_per_source: 10,
+            failures_global: 1_000,
+            entries_per_code: 5,
+            unknown_device_codes_per_source: 1_000,
+        }
+    }
+}
+
+/// A request to a client endpoint (device authorization, token, revocation).
+#[derive(Clone, Debug)]
+pub struct ClientRequest {
+    pub params: Params,
+    /// The raw `Authorization` header, if any.
+    pub authorization: Option<String>,
+    /// Who is asking (an IP address); used for limits and shown on the confirmation page.
+    pub source: String,
+}
+
+/// A JSON response: the HTTP status and body. The host adds `Cache-Control: no-store`.
+#[derive(Clone, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+/// Prints the status and the error code only: a body may carry codes or tokens.
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("error", &self.body.get("error"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<Result<serde_json::Value, OAuthError>> for Response {
+    fn from(r: Result<serde_json::Value, OAuthError>) -> Self {
+        match r {
+            Ok(body) => Response { status: 200, body },
+            Err(e) => Response {
+                status: e.status,
+                body: e.body(),
+            },
+        }
+    }
+}
+
+/// The engine: configuration, clients and a store.
+pub struct Engine<S> {
+    pub config: EngineConfig,
+    pub clients: ClientRegistry,
+    pub store: S,
+}
+
+impl<S: Store> Engine<S> {
+    pub fn new(config: EngineConfig, clients: ClientRegistry, store: S) -> Self {
+        Engine {
+            config,
+            clients,
+            store,
+        }
+    }
+
+    /// Drops tombstones, expired tokens and old counters. Call it now and then.
+    pub fn handle_housekeeping(&self, now_ms: i64) -> Result<(), StoreError> {
+        let horizon = self
+            .config
+            .tombstone_ms
+            .max(self.config.device_code_ttl_ms)
+            .max(self.config.limits.window_ms);
+        self.store.purge(now_ms - horizon)
+    }
+}

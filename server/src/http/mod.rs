@@ -1,0 +1,294 @@
+//! The HTTP server: axum on tokio, SQLite by default, 127.0.0.1 by default.
+//!
+//! ```no_run
+//! let server = deviceflow_server::spawn(deviceflow_server::ServerConfig::default()).unwrap();
+//! println!("issuer: {}", server.issuer());
+//! server.shutdown();
+//! ```
+
+mod html;
+mod oauth;
+mod pages;
+mod reply;
+mod session;
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::sync::oneshot;
+
+use crate::engine::{Client, ClientRegistry, Engine, EngineConfig, EntryLimits, Random, Store};
+use crate::store::SqliteStore;
+
+/// The engine as the server holds it: any store behind an `Arc`.
+pub type SharedEngine = Arc<Engine<Arc<dyn Store>>>;
+
+/// Everything `spawn`/`serve` need. `ServerConfig::default()` is a loopback server on a free port
+/// with an in-memory SQLite database and the `deviceflow-cli` public client.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Where to listen. Default `127.0.0.1:0` (port 0 = any free port).
+    pub addr: SocketAddr,
+    /// The issuer URL; default `http://{bound address}`.
+    pub issuer: Option<String>,
+    /// SQLite database file; `None` = an in-memory SQLite database.
+    pub database: Option<PathBuf>,
+    /// Another store (e.g. Postgres) instead of SQLite; overrides `database`.
+    pub store: Option<Arc<dyn Store>>,
+    pub clients: Vec<Client>,
+    /// Advertised polling interval (RFC 8628 §3.2).
+    pub interval_secs: u64,
+    /// `expires_in` of device codes.
+    pub device_code_ttl_secs: u64,
+    pub access_token_ttl_secs: u64,
+    pub limits: EntryLimits,
+    /// Largest request body accepted (bytes).
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            issuer: None,
+            database: None,
+            store: None,
+            clients: default_clients(),
+            interval_secs: 5,
+            device_code_ttl_secs: 600,
+            access_token_ttl_secs: 3600,
+            limits: EntryLimits::default(),
+            max_body_bytes: 16 * 1024,
+        }
+    }
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("addr", &self.addr)
+            .field("issuer", &self.issuer)
+            .field("database", &self.database)
+            .field("store", &self.store.as_ref().map(|_| "<custom>"))
+            .field("clients", &self.clients)
+            .field("interval_secs", &self.interval_secs)
+            .field("device_code_ttl_secs", &self.device_code_ttl_secs)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerConfig {
+    /// The default configuration on `127.0.0.1:port`.
+    pub fn on_port(port: u16) -> Self {
+        ServerConfig {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            ..ServerConfig::default()
+        }
+    }
+}
+
+/// The clients every server knows: `deviceflow-cli`, public, device code + refresh token.
+pub fn default_clients() -> Vec<Client> {
+    vec![Client::public(
+        "deviceflow-cli",
+        "deviceflow CLI",
+        &["openid", "profile", "email", "offline_access"],
+    )]
+}
+
+/// A running server. Dropping it stops the server too (without waiting).
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    issuer: String,
+    engine: SharedEngine,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("local_addr", &self.local_addr)
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `http://127.0.0.1:PORT`: what clients use for discovery.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// `{issuer}/device`: the page a person opens.
+    pub fn verification_uri(&self) -> String {
+        self.engine.config.verification_uri()
+    }
+
+    /// The engine, for hosts and tests that want to look at the store.
+    pub fn engine(&self) -> &SharedEngine {
+        &self.engine
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (at most 2 s) and, for a
+    /// server from [`spawn`], waits for its thread.
+    pub fn shutdown(mut self) {
+        self.stop.take().map(|s| s.send(()));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop.take().map(|s| s.send(()));
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct AppState {
+    engine: SharedEngine,
+    sessions: Arc<session::Sessions>,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Starts the server on the current tokio runtime and returns once it is listening.
+pub async fn serve(config: ServerConfig) -> io::Result<ServerHandle> {
+    let (handle, run) = start(config).await?;
+    tokio::spawn(run);
+    Ok(handle)
+}
+
+/// Starts the server on its own thread and tokio runtime (2 workers); for callers without one.
+pub fn spawn(config: ServerConfig) -> io::Result<ServerHandle> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("deviceflow-server".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build();
+            let rt = match rt {
+                Ok(rt) => rt,
+                Err(e) => return drop(tx.send(Err(e))),
+            };
+            rt.block_on(async move {
+                match start(config).await {
+                    Ok((handle, run)) => {
+                        let _ = tx.send(Ok(handle));
+                        run.await;
+                    }
+                    Err(e) => drop(tx.send(Err(e))),
+                }
+            });
+        })?;
+    let mut handle = rx
+        .recv()
+        .map_err(|_| io::Error::other("server thread exited"))??;
+    handle.thread = Some(thread);
+    Ok(handle)
+}
+
+async fn start(config: ServerConfig) -> io::Result<(ServerHandle, impl Future<Output = ()>)> {
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let local_addr = listener.local_addr()?;
+    let issuer = config
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{local_addr}"));
+    let store: Arc<dyn Store> = match (&config.store, &config.database) {
+        (Some(store), _) => store.clone(),
+        (None, Some(path)) => Arc::new(SqliteStore::open(path).map_err(io::Error::other)?),
+        (None, None) => Arc::new(SqliteStore::in_memory().map_err(io::Error::other)?),
+    };
+    let mut key = [0u8; 32];
+    crate::OsRandom.fill(&mut key);
+    let mut engine_config = EngineConfig::new(&issuer, key);
+    engine_config.interval_ms = config.interval_secs as i64 * 1000;
+    engine_config.device_code_ttl_ms = config.device_code_ttl_secs as i64 * 1000;
+    engine_config.access_token_ttl_ms = config.access_token_ttl_secs as i64 * 1000;
+    engine_config.limits = config.limits.clone();
+    let engine: SharedEngine = Arc::new(Engine::new(
+        engine_config,
+        ClientRegistry::new(config.clients.clone()),
+        store,
+    ));
+    let state = AppState {
+        engine: engine.clone(),
+        sessions: Arc::default(),
+    };
+    let app = router(state, config.max_body_bytes);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let run = {
+        let engine = engine.clone();
+        async move {
+            let (grace_tx, grace_rx) = oneshot::channel::<()>();
+            let server = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = grace_rx.await;
+            })
+            .into_future();
+            let server = tokio::spawn(server);
+            let housekeeping = tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    let _ = engine.handle_housekeeping(now_ms());
+                }
+            });
+            // A dropped handle (Err) stops the server as well.
+            let _ = stop_rx.await;
+            let _ = grace_tx.send(());
+            housekeeping.abort();
+            let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
+        }
+    };
+    let handle = ServerHandle {
+        local_addr,
+        issuer,
+        engine,
+        stop: Some(stop_tx),
+        thread: None,
+    };
+    Ok((handle, run))
+}
+
+fn router(state: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(oauth::metadata),
+        )
+        .route("/.well-known/openid-configuration", get(oauth::metadata))
+        .route("/device_authorization", post(oauth::device_authorization))
+        .route("/token", post(oauth::token))
+        .route("/revoke", post(oauth::revoke))
+        .route("/userinfo", get(oauth::userinfo))
+        .route("/device", get(pages::entry).post(pages::submit))
+        .route("/device/confirm", post(pages::confirm))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::map_response(reply::security_headers))
+        .with_state(state)
+}

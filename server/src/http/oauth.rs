@@ -1,0 +1,90 @@
+//! The JSON endpoints: metadata (RFC 8414), device authorization (RFC 8628 §3.1), token
+//! (§3.4, RFC 6749 §6), revocation (RFC 7009).
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap};
+
+use super::reply::{json, Reply};
+use super::{now_ms, AppState};
+use crate::engine::{ClientRequest, Params, Response};
+use crate::OsRandom;
+
+pub async fn metadata(State(app): State<AppState>) -> Reply {
+    json(200, &app.engine.metadata())
+}
+
+/// Parses the form and headers into a [`ClientRequest`] and answers with `handle`.
+fn answer(
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+    handle: impl FnOnce(&ClientRequest) -> Response,
+) -> Reply {
+    let params = match Params::parse(body) {
+        Ok(p) => p,
+        Err(e) => return json(e.status, &e.body()),
+    };
+    let req = ClientRequest {
+        params,
+        authorization: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        source: peer.ip().to_string(),
+    };
+    let r = handle(&req);
+    json(r.status, &r.body)
+}
+
+pub async fn device_authorization(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    answer(peer, &headers, &body, |req| {
+        app.engine
+            .handle_device_authorization(req, now_ms(), &mut OsRandom)
+    })
+}
+
+pub async fn token(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    answer(peer, &headers, &body, |req| {
+        app.engine.handle_token(req, now_ms(), &mut OsRandom)
+    })
+}
+
+pub async fn revoke(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    answer(peer, &headers, &body, |req| {
+        app.engine.handle_revocation(req, now_ms())
+    })
+}
+
+/// `GET /userinfo` (Bearer token; RFC 6750 `WWW-Authenticate` on failure).
+pub async fn userinfo(State(app): State<AppState>, headers: HeaderMap) -> Reply {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let r = app.engine.handle_userinfo(auth, now_ms());
+    let mut reply = json(r.status, &r.body);
+    if r.status == 401 {
+        reply.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+    }
+    reply
+}

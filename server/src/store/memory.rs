@@ -1,0 +1,195 @@
+//! An in-memory store: for tests and throwaway servers. One mutex makes every call atomic.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::engine::codes::Digest32;
+use crate::engine::{DeviceRecord, DeviceStatus, Store, StoreError, TokenRecord, TokenState};
+
+#[derive(Default)]
+struct Inner {
+    devices: HashMap<String, DeviceRecord>,
+    by_code: HashMap<Digest32, String>,
+    by_user_code: HashMap<Digest32, String>,
+    tokens: HashMap<Digest32, TokenRecord>,
+    counters: HashMap<String, (i64, u32)>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere can't leave a half-done transition: each method finishes under the lock.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every stored device record (tests check that no plaintext code is in them).
+    pub fn devices(&self) -> Vec<DeviceRecord> {
+        self.lock().devices.values().cloned().collect()
+    }
+
+    /// Every stored token record.
+    pub fn tokens(&self) -> Vec<TokenRecord> {
+        self.lock().tokens.values().cloned().collect()
+    }
+}
+
+impl Store for MemoryStore {
+    fn insert_device(&self, d: &DeviceRecord) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        if s.by_code.contains_key(&d.device_code_hash)
+            || s.by_user_code.contains_key(&d.user_code_hash)
+            || s.devices.contains_key(&d.id)
+        {
+            return Ok(false);
+        }
+        s.by_code.insert(d.device_code_hash, d.id.clone());
+        s.by_user_code.insert(d.user_code_hash, d.id.clone());
+        s.devices.insert(d.id.clone(), d.clone());
+        Ok(true)
+    }
+
+    fn device_by_id(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError> {
+        Ok(self.lock().devices.get(id).cloned())
+    }
+
+    fn device_by_code(&self, h: &Digest32) -> Result<Option<DeviceRecord>, StoreError> {
+        let s = self.lock();
+        Ok(s.by_code.get(h).and_then(|id| s.devices.get(id)).cloned())
+    }
+
+    fn device_by_user_code(&self, h: &Digest32) -> Result<Option<DeviceRecord>, StoreError> {
+        let s = self.lock();
+        Ok(s.by_user_code
+            .get(h)
+            .and_then(|id| s.devices.get(id))
+            .cloned())
+    }
+
+    fn set_status(
+        &self,
+        id: &str,
+        from: DeviceStatus,
+        to: DeviceStatus,
+        subject: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        match s.devices.get_mut(id) {
+            Some(d) if d.status == from => {
+                d.status = to;
+                if let Some(subject) = subject {
+                    d.subject = Some(subject.to_owned());
+                }
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn record_poll(
+        &self,
+        id: &str,
+        previous: Option<i64>,
+        now_ms: i64,
+        slow_down: bool,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        match s.devices.get_mut(id) {
+            Some(d) if d.last_poll_ms == previous => {
+                d.last_poll_ms = Some(now_ms);
+                d.slow_downs += u32::from(slow_down);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn redeem(&self, id: &str, tokens: &[TokenRecord]) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        match s.devices.get_mut(id) {
+            Some(d) if d.status == DeviceStatus::Approved => d.status = DeviceStatus::Consumed,
+            _ => return Ok(false),
+        }
+        for t in tokens {
+            s.tokens.insert(t.hash, t.clone());
+        }
+        Ok(true)
+    }
+
+    fn token(&self, h: &Digest32) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(self.lock().tokens.get(h).cloned())
+    }
+
+    fn rotate(&self, old: &Digest32, tokens: &[TokenRecord]) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        match s.tokens.get_mut(old) {
+            Some(t) if t.state == TokenState::Active => t.state = TokenState::Rotated,
+            _ => return Ok(false),
+        }
+        for t in tokens {
+            s.tokens.insert(t.hash, t.clone());
+        }
+        Ok(true)
+    }
+
+    fn revoke_token(&self, h: &Digest32) -> Result<(), StoreError> {
+        if let Some(t) = self.lock().tokens.get_mut(h) {
+            t.state = TokenState::Revoked;
+        }
+        Ok(())
+    }
+
+    fn revoke_grant(&self, grant_id: &str) -> Result<(), StoreError> {
+        for t in self.lock().tokens.values_mut() {
+            if t.grant_id == grant_id {
+                t.state = TokenState::Revoked;
+            }
+        }
+        Ok(())
+    }
+
+    fn bump_counter(&self, key: &str, window_start_ms: i64) -> Result<u32, StoreError> {
+        let mut s = self.lock();
+        let entry = s
+            .counters
+            .entry(key.to_owned())
+            .or_insert((window_start_ms, 0));
+        if entry.0 != window_start_ms {
+            *entry = (window_start_ms, 0);
+        }
+        entry.1 += 1;
+        Ok(entry.1)
+    }
+
+    fn counter(&self, key: &str, window_start_ms: i64) -> Result<u32, StoreError> {
+        Ok(match self.lock().counters.get(key) {
+            Some(&(start, n)) if start == window_start_ms => n,
+            _ => 0,
+        })
+    }
+
+    fn purge(&self, before_ms: i64) -> Result<(), StoreError> {
+        let mut s = self.lock();
+        let gone: Vec<DeviceRecord> = s
+            .devices
+            .values()
+            .filter(|d| d.expires_at_ms < before_ms)
+            .cloned()
+            .collect();
+        for d in gone {
+            s.devices.remove(&d.id);
+            s.by_code.remove(&d.device_code_hash);
+            s.by_user_code.remove(&d.user_code_hash);
+        }
+        s.tokens.retain(|_, t| t.expires_at_ms >= before_ms);
+        s.counters.retain(|_, (start, _)| *start >= before_ms);
+        Ok(())
+    }
+}

@@ -1,0 +1,372 @@
+//! The default store: SQLite (bundled), integer millisecond times, unique indexes on every
+//! hash, and one-time transitions as conditional `UPDATE`s whose row count is the answer.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::engine::codes::Digest32;
+use crate::engine::{
+    DeviceRecord, DeviceStatus, Store, StoreError, TokenKind, TokenRecord, TokenState,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS devices (
+  id TEXT PRIMARY KEY,
+  device_code_hash BLOB NOT NULL UNIQUE,
+  user_code_hash BLOB NOT NULL UNIQUE,
+  client_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  interval_ms INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  subject TEXT,
+  last_poll_ms INTEGER,
+  slow_downs INTEGER NOT NULL DEFAULT 0,
+  source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS devices_expiry ON devices(expires_at_ms);
+CREATE TABLE IF NOT EXISTS tokens (
+  hash BLOB PRIMARY KEY,
+  kind TEXT NOT NULL,
+  grant_id TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  issued_at_ms INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  grant_expires_at_ms INTEGER NOT NULL,
+  state TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tokens_grant ON tokens(grant_id);
+CREATE TABLE IF NOT EXISTS counters (
+  key TEXT PRIMARY KEY,
+  window_start_ms INTEGER NOT NULL,
+  count INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
+const DEVICE_COLUMNS: &str =
+    "id, device_code_hash, user_code_hash, client_id, scope, created_at_ms, \
+     expires_at_ms, interval_ms, status, subject, last_poll_ms, slow_downs, source";
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn err(e: rusqlite::Error) -> StoreError {
+    StoreError(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (and creates) the database file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        Self::init(conn)
+    }
+
+    /// A private in-memory database.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(err)?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn device_where(
+        &self,
+        clause: &str,
+        key: &dyn rusqlite::ToSql,
+    ) -> Result<Option<DeviceRecord>, StoreError> {
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE {clause}");
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&sql).map_err(err)?;
+        stmt.query_row([key], device_row).optional().map_err(err)
+    }
+
+    fn insert_tokens(tx: &Connection, tokens: &[TokenRecord]) -> Result<(), StoreError> {
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT INTO tokens (hash, kind, grant_id, client_id, scope, subject, issued_at_ms, \
+                 expires_at_ms, grant_expires_at_ms, state) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+            )
+            .map_err(err)?;
+        for t in tokens {
+            let kind = match t.kind {
+                TokenKind::Access => "access",
+                TokenKind::Refresh => "refresh",
+            };
+            stmt.execute(params![
+                &t.hash[..],
+                kind,
+                t.grant_id,
+                t.client_id,
+                t.scope,
+                t.subject,
+                t.issued_at_ms,
+                t.expires_at_ms,
+                t.grant_expires_at_ms,
+                t.state.as_str()
+            ])
+            .map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in a transaction; commits only if it returns `Ok(true)`.
+    fn transaction(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<bool, StoreError>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(err)?;
+        let done = f(&tx)?;
+        if done {
+            tx.commit().map_err(err)?;
+        }
+        Ok(done)
+    }
+}
+
+fn digest(row: &Row<'_>, i: usize) -> rusqlite::Result<Digest32> {
+    let v: Vec<u8> = row.get(i)?;
+    v.try_into().map_err(|_| {
+        rusqlite::Error::InvalidColumnType(i, "hash".into(), rusqlite::types::Type::Blob)
+    })
+}
+
+fn bad_text(i: usize) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnType(i, "enum".into(), rusqlite::types::Type::Text)
+}
+
+fn device_row(row: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
+    let status: String = row.get(8)?;
+    Ok(DeviceRecord {
+        id: row.get(0)?,
+        device_code_hash: digest(row, 1)?,
+        user_code_hash: digest(row, 2)?,
+        client_id: row.get(3)?,
+        scope: row.get(4)?,
+        created_at_ms: row.get(5)?,
+        expires_at_ms: row.get(6)?,
+        interval_ms: row.get(7)?,
+        status: DeviceStatus::parse(&status).ok_or_else(|| bad_text(8))?,
+        subject: row.get(9)?,
+        last_poll_ms: row.get(10)?,
+        slow_downs: row.get(11)?,
+        source: row.get(12)?,
+    })
+}
+
+fn token_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+    let kind: String = row.get(1)?;
+    let state: String = row.get(9)?;
+    Ok(TokenRecord {
+        hash: digest(row, 0)?,
+        kind: match kind.as_str() {
+            "access" => TokenKind::Access,
+            "refresh" => TokenKind::Refresh,
+            _ => return Err(bad_text(1)),
+        },
+        grant_id: row.get(2)?,
+        client_id: row.get(3)?,
+        scope: row.get(4)?,
+        subject: row.get(5)?,
+        issued_at_ms: row.get(6)?,
+        expires_at_ms: row.get(7)?,
+        grant_expires_at_ms: row.get(8)?,
+        state: TokenState::parse(&state).ok_or_else(|| bad_text(9))?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn insert_device(&self, d: &DeviceRecord) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "INSERT OR IGNORE INTO devices ({DEVICE_COLUMNS}) \
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
+            ))
+            .map_err(err)?;
+        let n = stmt
+            .execute(params![
+                d.id,
+                &d.device_code_hash[..],
+                &d.user_code_hash[..],
+                d.client_id,
+                d.scope,
+                d.created_at_ms,
+                d.expires_at_ms,
+                d.interval_ms,
+                d.status.as_str(),
+                d.subject,
+                d.last_poll_ms,
+                d.slow_downs,
+                d.source
+            ])
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    fn device_by_id(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError> {
+        self.device_where("id = ?1", &id)
+    }
+
+    fn device_by_code(&self, h: &Digest32) -> Result<Option<DeviceRecord>, StoreError> {
+        self.device_where("device_code_hash = ?1", &&h[..])
+    }
+
+    fn device_by_user_code(&self, h: &Digest32) -> Result<Option<DeviceRecord>, StoreError> {
+        self.device_where("user_code_hash = ?1", &&h[..])
+    }
+
+    fn set_status(
+        &self,
+        id: &str,
+        from: DeviceStatus,
+        to: DeviceStatus,
+        subject: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "UPDATE devices SET status = ?3, subject = COALESCE(?4, subject) \
+                 WHERE id = ?1 AND status = ?2",
+            )
+            .map_err(err)?;
+        let n = stmt
+            .execute(params![id, from.as_str(), to.as_str(), subject])
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    fn record_poll(
+        &self,
+        id: &str,
+        previous: Option<i64>,
+        now_ms: i64,
+        slow_down: bool,
+    ) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "UPDATE devices SET last_poll_ms = ?3, slow_downs = slow_downs + ?4 \
+                 WHERE id = ?1 AND last_poll_ms IS ?2",
+            )
+            .map_err(err)?;
+        let n = stmt
+            .execute(params![id, previous, now_ms, i64::from(slow_down)])
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    fn redeem(&self, id: &str, tokens: &[TokenRecord]) -> Result<bool, StoreError> {
+        self.transaction(|tx| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE devices SET status = 'consumed' WHERE id = ?1 AND status = 'approved'",
+                )
+                .and_then(|mut s| s.execute([id]))
+                .map_err(err)?;
+            if n != 1 {
+                return Ok(false);
+            }
+            Self::insert_tokens(tx, tokens)?;
+            Ok(true)
+        })
+    }
+
+    fn token(&self, h: &Digest32) -> Result<Option<TokenRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT hash, kind, grant_id, client_id, scope, subject, issued_at_ms, \
+                 expires_at_ms, grant_expires_at_ms, state FROM tokens WHERE hash = ?1",
+            )
+            .map_err(err)?;
+        stmt.query_row([&h[..]], token_row).optional().map_err(err)
+    }
+
+    fn rotate(&self, old: &Digest32, tokens: &[TokenRecord]) -> Result<bool, StoreError> {
+        self.transaction(|tx| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE tokens SET state = 'rotated' WHERE hash = ?1 AND state = 'active'",
+                )
+                .and_then(|mut s| s.execute([&old[..]]))
+                .map_err(err)?;
+            if n != 1 {
+                return Ok(false);
+            }
+            Self::insert_tokens(tx, tokens)?;
+            Ok(true)
+        })
+    }
+
+    fn revoke_token(&self, h: &Digest32) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("UPDATE tokens SET state = 'revoked' WHERE hash = ?1")
+            .and_then(|mut s| s.execute([&h[..]]))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn revoke_grant(&self, grant_id: &str) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("UPDATE tokens SET state = 'revoked' WHERE grant_id = ?1")
+            .and_then(|mut s| s.execute([grant_id]))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn bump_counter(&self, key: &str, window_start_ms: i64) -> Result<u32, StoreError> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO counters (key, window_start_ms, count) VALUES (?1, ?2, 1) \
+                 ON CONFLICT(key) DO UPDATE SET \
+                   count = CASE WHEN window_start_ms = ?2 THEN count + 1 ELSE 1 END, \
+                   window_start_ms = ?2 \
+                 RETURNING count",
+            )
+            .and_then(|mut s| s.query_row(params![key, window_start_ms], |r| r.get(0)))
+            .map_err(err)
+    }
+
+    fn counter(&self, key: &str, window_start_ms: i64) -> Result<u32, StoreError> {
+        let n: Option<u32> = self
+            .conn()
+            .prepare_cached("SELECT count FROM counters WHERE key = ?1 AND window_start_ms = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![key, window_start_ms], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(err)?;
+        Ok(n.unwrap_or(0))
+    }
+
+    fn purge(&self, before_ms: i64) -> Result<(), StoreError> {
+        self.conn()
+            .execute_batch(&format!(
+                "DELETE FROM devices WHERE expires_at_ms < {before_ms};
+                 DELETE FROM tokens WHERE expires_at_ms < {before_ms};
+                 DELETE FROM counters WHERE window_start_ms < {before_ms};"
+            ))
+            .map_err(err)
+    }
+}

@@ -1,0 +1,110 @@
+//! RFC 8628 §6.1 user codes and §5.2 device codes.
+
+use deviceflow_server::engine::codes::{
+    display_user_code, new_device_code, new_user_code, normalize_user_code, ALPHABET,
+};
+
+use super::{Harness, TestRng};
+
+#[test]
+fn user_codes_are_8_base20_characters_shown_with_a_dash() {
+    let mut h = Harness::new();
+    for i in 0..200 {
+        let code = h.authorize(i).user_code;
+        assert_eq!(code.len(), 9);
+        assert_eq!(&code[4..5], "-");
+        assert!(
+            code.replace('-', "").bytes().all(|b| ALPHABET.contains(&b)),
+            "{code}"
+        );
+    }
+}
+
+#[test]
+fn alphabet_is_the_rfc_base20_set() {
+    assert_eq!(ALPHABET, b"BCDFGHJKLMNPQRSTVWXZ");
+}
+
+#[test]
+fn input_is_matched_case_and_dash_insensitively() {
+    assert_eq!(
+        normalize_user_code("wdjb-mjht").as_deref(),
+        Some("WDJBMJHT")
+    );
+    assert_eq!(
+        normalize_user_code(" WDJB MJHT ").as_deref(),
+        Some("WDJBMJHT")
+    );
+    assert_eq!(normalize_user_code("wdjbmjht").as_deref(), Some("WDJBMJHT"));
+    assert_eq!(
+        normalize_user_code("WDJB–MJHT.").as_deref(),
+        Some("WDJBMJHT")
+    );
+    assert_eq!(normalize_user_code("WDJB-MJH"), None);
+    assert_eq!(normalize_user_code("WDJB-MJHTX"), None);
+    assert_eq!(normalize_user_code(&"B".repeat(10_000)), None);
+    assert_eq!(display_user_code("WDJBMJHT"), "WDJB-MJHT");
+
+    let mut h = Harness::new();
+    let a = h.authorize(0);
+    let typed = a.user_code.to_lowercase().replace('-', " ");
+    assert!(h.engine.handle_user_code(&typed, "s", 1).is_ok());
+}
+
+#[test]
+fn rejection_sampling_discards_biased_bytes() {
+    // Bytes 240..=255 would map onto the first 16 letters a second time; they must be skipped.
+    let mut calls = 0;
+    let mut rng = |buf: &mut [u8]| {
+        calls += 1;
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = if i % 2 == 0 { 255 } else { (i / 2) as u8 };
+        }
+    };
+    let code = new_user_code(&mut rng);
+    assert_eq!(code, "BCDFGHJK");
+    assert_eq!(calls, 1);
+}
+
+#[test]
+fn letters_are_uniform() {
+    let mut rng = TestRng(99);
+    let mut counts = [0u32; 20];
+    for _ in 0..20_000 {
+        for b in new_user_code(&mut rng).bytes() {
+            counts[ALPHABET.iter().position(|&a| a == b).unwrap()] += 1;
+        }
+    }
+    // 160,000 letters: 8,000 expected each; ±6 % is > 10 standard deviations of slack.
+    for c in counts {
+        assert!((7_520..=8_480).contains(&c), "{counts:?}");
+    }
+}
+
+#[test]
+fn device_codes_carry_256_bits_and_never_repeat() {
+    let mut rng = TestRng(5);
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..1000 {
+        let code = new_device_code(&mut rng);
+        assert_eq!(code.len(), 43, "32 bytes base64url unpadded");
+        assert!(code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(seen.insert(code));
+    }
+}
+
+#[test]
+fn authorization_response_always_has_interval_and_expiry() {
+    let mut h = Harness::new();
+    let b = h.authorize(0).body;
+    assert_eq!(b["interval"], 5);
+    assert_eq!(b["expires_in"], 600);
+    let uri = b["verification_uri"].as_str().unwrap();
+    assert_eq!(uri, "http://127.0.0.1:9/device");
+    assert_eq!(
+        b["verification_uri_complete"].as_str().unwrap(),
+        format!("{uri}?user_code={}", b["user_code"].as_str().unwrap())
+    );
+}

@@ -1,0 +1,161 @@
+//! Engine tests on a fake clock: every rule of RFC 8628 §3.1-3.5, §5.1, §6.1, RFC 9700
+//! §4.14.2 and RFC 7009 the engine implements, driven through its public API.
+
+mod clients;
+mod codes;
+mod entry;
+mod polling;
+mod refresh;
+mod secrets;
+mod sqlite;
+
+use std::sync::Arc;
+
+use deviceflow_server::engine::codes::sha256;
+use deviceflow_server::engine::{
+    AuthMethod, Client, ClientRegistry, ClientRequest, Engine, EngineConfig, Params, Random,
+    Response, Store, DEVICE_CODE_GRANT,
+};
+use deviceflow_server::store::MemoryStore;
+use serde_json::Value;
+
+/// A deterministic stand-in for the CSPRNG: SHA-256 of a counter.
+pub struct TestRng(u64);
+
+impl Random for TestRng {
+    fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(32) {
+            self.0 += 1;
+            let block = sha256(&self.0.to_string());
+            chunk.copy_from_slice(&block[..chunk.len()]);
+        }
+    }
+}
+
+pub fn clients() -> ClientRegistry {
+    let scopes = ["openid", "profile", "offline_access"];
+    let mut no_device = Client::public("no-device", "No device grant", &scopes);
+    no_device.device_grant = false;
+    ClientRegistry::new([
+        Client::public("cli", "Test CLI", &scopes),
+        Client::confidential(
+            "basic",
+            "Basic",
+            AuthMethod::ClientSecretBasic,
+            "basic-secret",
+            &scopes,
+        ),
+        Client::confidential(
+            "post",
+            "Post",
+            AuthMethod::ClientSecretPost,
+            "post-secret",
+            &scopes,
+        ),
+        no_device,
+    ])
+}
+
+/// An engine with a 5 s interval, 600 s codes and the test clients, plus its RNG.
+pub struct Harness<S: Store = Arc<MemoryStore>> {
+    pub engine: Engine<S>,
+    pub rng: TestRng,
+}
+
+impl Default for Harness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_store(Arc::new(MemoryStore::new()))
+    }
+
+    pub fn request(pairs: &[(&str, &str)]) -> ClientRequest {
+        request(pairs)
+    }
+}
+
+pub fn request(pairs: &[(&str, &str)]) -> ClientRequest {
+    ClientRequest {
+        params: Params::from_pairs(pairs.iter().copied()),
+        authorization: None,
+        source: "192.0.2.1".into(),
+    }
+}
+
+impl<S: Store> Harness<S> {
+    pub fn with_store(store: S) -> Self {
+        let config = EngineConfig::new("http://127.0.0.1:9", [7; 32]);
+        Harness {
+            engine: Engine::new(config, clients(), store),
+            rng: TestRng(0),
+        }
+    }
+
+    pub fn authorize(&mut self, now: i64) -> Authorized {
+        let r = self.engine.handle_device_authorization(
+            &request(&[("client_id", "cli")]),
+            now,
+            &mut self.rng,
+        );
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        Authorized {
+            device_code: r.body["device_code"].as_str().unwrap().to_owned(),
+            user_code: r.body["user_code"].as_str().unwrap().to_owned(),
+            body: r.body,
+        }
+    }
+
+    pub fn poll(&mut self, device_code: &str, now: i64) -> Response {
+        let req = request(&[
+            ("grant_type", DEVICE_CODE_GRANT),
+            ("client_id", "cli"),
+            ("device_code", device_code),
+        ]);
+        self.engine.handle_token(&req, now, &mut self.rng)
+    }
+
+    pub fn decide(&mut self, user_code: &str, approve: bool, now: i64) {
+        let pending = self
+            .engine
+            .handle_user_code(user_code, "198.51.100.7", now)
+            .unwrap();
+        self.engine
+            .handle_decision(&pending.device_id, "alice", approve, now)
+            .unwrap();
+    }
+
+    pub fn refresh(&mut self, refresh_token: &str, now: i64) -> Response {
+        let req = request(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "cli"),
+            ("refresh_token", refresh_token),
+        ]);
+        self.engine.handle_token(&req, now, &mut self.rng)
+    }
+
+    /// Authorize, approve, redeem: the token response body.
+    pub fn tokens(&mut self, now: i64) -> Value {
+        let a = self.authorize(now);
+        self.decide(&a.user_code, true, now + 1_000);
+        let r = self.poll(&a.device_code, now + 5_000);
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        r.body
+    }
+}
+
+pub struct Authorized {
+    pub device_code: String,
+    pub user_code: String,
+    pub body: Value,
+}
+
+/// The `error` of a response (panics on success).
+pub fn error(r: &Response) -> &str {
+    r.body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error, got {}", r.status))
+}

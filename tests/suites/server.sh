@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The server half beyond `cargo test --workspace`: interop with openid-client (npm) while headless
+# Chromium approves and denies through the real verification pages. Needs `npm ci --prefix tests`
+# and /usr/bin/chromium (tests/setup.sh installs both).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if [ ! -d tests/node_modules/openid-client ] || [ ! -x /usr/bin/chromium ]; then
+  echo "missing tests/node_modules or /usr/bin/chromium: run tests/setup.sh first" >&2
+  exit 1
+fi
+node --test --test-reporter=spec tests/e2e/server-interop.test.mjs </dev/null
