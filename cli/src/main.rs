@@ -1,1 +1,52 @@
-fn main() {}
+//! `deviceflow`: sign in from any terminal with the OAuth 2.0 Device Authorization
+//! Grant (RFC 8628), for people (stderr) and agents (`--json`, NDJSON on stdout).
+
+mod args;
+mod browser;
+mod clock;
+mod demo;
+mod drive;
+mod exit;
+mod fsutil;
+mod human;
+mod interrupt;
+mod keyring_store;
+mod lifecycle;
+mod login;
+mod ndjson;
+mod plan;
+mod store;
+mod transport;
+
+use args::{Cli, Command};
+use clap::Parser;
+use deviceflow::display::clean_text;
+
+fn main() {
+    let cli = Cli::parse();
+    interrupt::install();
+    let json = cli.json;
+    let profile = cli.profile.clone();
+    let result = match cli.command {
+        Command::Login(a) => login::run(a, &profile, json),
+        Command::Status => lifecycle::status(&profile, json),
+        Command::Token(a) => lifecycle::token(&profile, json, a.min_valid),
+        Command::Refresh => lifecycle::refresh(&profile, json),
+        Command::Logout(a) => lifecycle::logout(&profile, json, a.force),
+        Command::Serve(a) => demo::serve(a, json),
+        Command::Demo(a) => demo::demo(a, &profile, json),
+    };
+    match result {
+        Ok(()) => std::process::exit(exit::OK),
+        Err(e) => {
+            if !e.silent {
+                if json {
+                    ndjson::error(&e.code, &e.message);
+                } else {
+                    human::say(&format!("error: {} ({})", clean_text(&e.message), e.code));
+                }
+            }
+            std::process::exit(e.exit)
+        }
+    }
+}

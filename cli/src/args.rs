@@ -1,0 +1,148 @@
+//! Command-line arguments (clap derive).
+
+use crate::exit;
+use crate::store::StoreKind;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "deviceflow",
+    version,
+    about = "Sign in from any terminal with the OAuth 2.0 Device Authorization Grant (RFC 8628)",
+    long_about = "Sign in from any terminal with the OAuth 2.0 Device Authorization Grant (RFC 8628).\n\n\
+                  People get the address, the code and a QR code on stderr; agents pass --json and \
+                  read NDJSON from stdout. Tokens are kept per profile in the OS keyring or a 0600 \
+                  file, and never printed except by `deviceflow token`.",
+    after_help = exit::HELP
+)]
+pub struct Cli {
+    /// Machine-readable output: NDJSON on stdout, one object per line.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Keep several logins apart.
+    #[arg(
+        long,
+        global = true,
+        default_value = "default",
+        env = "DEVICEFLOW_PROFILE"
+    )]
+    pub profile: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once
+pub enum Command {
+    /// Sign in with a device code and store the tokens.
+    #[command(after_help = LOGIN_HELP)]
+    Login(LoginArgs),
+    /// Show the stored login: issuer, account, scopes, expiry (never the token).
+    Status,
+    /// Print a valid access token for scripts, refreshing it first when needed.
+    Token(TokenArgs),
+    /// Refresh the stored tokens now.
+    Refresh,
+    /// Revoke the tokens at the server (RFC 7009), then delete them locally.
+    Logout(LogoutArgs),
+    /// Run a local authorization server (device flow + verification page) on 127.0.0.1.
+    Serve(crate::demo::ServeArgs),
+    /// Start a local server and sign in against it: the whole flow on one machine.
+    Demo(crate::demo::DemoArgs),
+}
+
+const LOGIN_HELP: &str = "\
+Examples:
+  deviceflow login --issuer https://auth.example.com --client-id my-cli --scope 'openid offline_access'
+  deviceflow login --provider github --client-id Iv1.0123456789abcdef
+  deviceflow login --provider microsoft --tenant organizations --client-id 00000000-0000-0000-0000-000000000000
+  deviceflow --json login --issuer https://auth.example.com --client-id my-cli   # for agents
+
+The client secret, when the client has one, is read from DEVICEFLOW_CLIENT_SECRET
+(preferred: it stays out of shell history and process listings) or --client-secret.
+
+With --json, stdout carries one JSON object per line:
+  {\"status\":\"waiting_for_authorization\",\"verification_uri\":...,\"verification_uri_complete\":...|null,
+   \"user_code\":...,\"expires_in\":600,\"interval\":5}
+  {\"status\":\"pending\"} / {\"status\":\"slow_down\",\"interval\":10}   (progress, optional)
+  {\"status\":\"authenticated\",\"token_type\":\"Bearer\",\"scope\":...,\"expires_in\":3600,\"profile\":...}
+  or {\"status\":\"error\",\"error\":\"access_denied\",\"error_description\":...}
+No token, device code or secret is ever printed by login.
+
+Exit status: 0 authenticated, 2 invalid input, 3 denied, 4 expired, 5 network error,
+1 other failure, 130 interrupted (see `deviceflow --help`).";
+
+#[derive(Args)]
+pub struct LoginArgs {
+    /// The authorization server; its endpoints come from discovery (RFC 8414 / OpenID Connect).
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// Device authorization endpoint (instead of, or overriding, discovery).
+    #[arg(long, value_name = "URL", requires = "token_endpoint")]
+    pub device_endpoint: Option<String>,
+    /// Token endpoint (instead of, or overriding, discovery).
+    #[arg(long, value_name = "URL", requires = "device_endpoint")]
+    pub token_endpoint: Option<String>,
+    /// Revocation endpoint (RFC 7009), used by `logout`.
+    #[arg(long, value_name = "URL")]
+    pub revocation_endpoint: Option<String>,
+    /// A well-known provider: github, google, microsoft, gitlab.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["issuer", "device_endpoint"])]
+    pub provider: Option<String>,
+    /// Microsoft tenant (default `common`) or GitLab instance URL.
+    #[arg(long, value_name = "TENANT", requires = "provider")]
+    pub tenant: Option<String>,
+    /// The OAuth client id.
+    #[arg(long, value_name = "ID", env = "DEVICEFLOW_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// The client secret, if the client has one. Prefer DEVICEFLOW_CLIENT_SECRET.
+    #[arg(long, value_name = "SECRET")]
+    pub client_secret: Option<String>,
+    /// How to send the secret: basic (default with a secret) or post.
+    #[arg(long, value_name = "METHOD", value_parser = ["basic", "post", "none"])]
+    pub client_auth: Option<String>,
+    /// Space-separated scopes (e.g. "openid offline_access").
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Extra request parameter, e.g. --param audience=https://api.example.com (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Where to keep the tokens.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub store: StoreKind,
+    /// Show a QR code of the verification link (default: when stderr is a terminal).
+    #[arg(long, overrides_with = "no_qr")]
+    pub qr: bool,
+    /// Never show a QR code.
+    #[arg(long, overrides_with = "qr")]
+    pub no_qr: bool,
+    /// Open the browser (default: only where one can exist: not over SSH, in CI or a container).
+    #[arg(long, overrides_with = "no_open")]
+    pub open: bool,
+    /// Never open a browser.
+    #[arg(long, overrides_with = "open")]
+    pub no_open: bool,
+}
+
+#[derive(Args)]
+pub struct TokenArgs {
+    /// Refresh when the token expires within this many seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub min_valid: u64,
+}
+
+#[derive(Args)]
+pub struct LogoutArgs {
+    /// Delete the local tokens even if the server could not revoke them.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `--flag` / `--no-flag`: `Some(true)`, `Some(false)` or `None` (decide automatically).
+pub fn tri(on: bool, off: bool) -> Option<bool> {
+    match (on, off) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}

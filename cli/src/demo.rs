@@ -1,0 +1,292 @@
+//! `deviceflow serve` and `deviceflow demo`: the project's own authorization server
+//! (`deviceflow-server`) on 127.0.0.1, so the whole flow runs on one machine.
+
+use crate::exit::{CliError, FAILURE};
+use crate::store::StoreKind;
+use clap::Args;
+use std::path::PathBuf;
+#[cfg(feature = "server")]
+use {
+    crate::args::tri,
+    crate::clock::Clock,
+    crate::drive,
+    crate::human,
+    crate::interrupt,
+    crate::login::{self, Presentation},
+    crate::ndjson,
+    crate::plan::Plan,
+    crate::store::{check_profile_name, Store},
+    crate::transport::Transport,
+    deviceflow::display::clean_text,
+    deviceflow::{
+        Client, Config, Refresh, RefreshConfig, Revocation, RevocationConfig, Timing, TokenTypeHint,
+    },
+    serde_json::json,
+    std::time::Duration,
+};
+
+/// The public client every `deviceflow-server` knows.
+#[cfg(feature = "server")]
+const DEMO_CLIENT: &str = "deviceflow-cli";
+#[cfg(feature = "server")]
+const DEMO_SCOPE: &str = "openid profile email offline_access";
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 8628)]
+    pub port: u16,
+    /// SQLite database file (default: in memory, gone when the server stops).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Polling interval advertised to clients, in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub interval: u64,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Approve through the real verification page, unattended (as user "demo").
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Port for the local server (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Keep the demo tokens under --profile (default: keep nothing; they die with the server).
+    #[arg(long, value_enum, default_value = "none")]
+    pub store: StoreKind,
+    /// Show a QR code (default: when stderr is a terminal).
+    #[arg(long, overrides_with = "no_qr")]
+    pub qr: bool,
+    /// Never show a QR code.
+    #[arg(long, overrides_with = "qr")]
+    pub no_qr: bool,
+    /// Open the browser (default: only where one can exist, and not with --auto-approve).
+    #[arg(long, overrides_with = "no_open")]
+    pub open: bool,
+    /// Never open a browser.
+    #[arg(long, overrides_with = "open")]
+    pub no_open: bool,
+}
+
+#[cfg(feature = "server")]
+fn start(
+    config: deviceflow_server::ServerConfig,
+) -> Result<deviceflow_server::ServerHandle, CliError> {
+    let addr = config.addr;
+    deviceflow_server::spawn(config).map_err(|e| {
+        CliError::new(
+            "server_error",
+            format!("could not start the server on {addr}: {e}"),
+            FAILURE,
+        )
+    })
+}
+
+#[cfg(feature = "server")]
+pub fn serve(args: ServeArgs, json: bool) -> Result<(), CliError> {
+    let mut config = deviceflow_server::ServerConfig::on_port(args.port);
+    config.interval_secs = args.interval;
+    config.database = args.db.clone();
+    let server = start(config)?;
+    let issuer = server.issuer().to_owned();
+    if json {
+        ndjson::emit(&[
+            ("status", json!("serving")),
+            ("issuer", json!(issuer)),
+            ("verification_uri", json!(server.verification_uri())),
+            ("client_id", json!(DEMO_CLIENT)),
+        ]);
+    } else {
+        let db = match &args.db {
+            Some(p) => format!("SQLite at {}", p.display()),
+            None => "SQLite in memory: everything is forgotten when it stops".to_owned(),
+        };
+        human::say(&format!(
+            "deviceflow authorization server at {issuer}  ({db})"
+        ));
+        human::say(&format!(
+            "  verification page  {}",
+            server.verification_uri()
+        ));
+        human::say(&format!(
+            "  metadata           {issuer}/.well-known/oauth-authorization-server"
+        ));
+        human::say(&format!(
+            "  public client      {DEMO_CLIENT}  (scopes: {DEMO_SCOPE})"
+        ));
+        human::say("");
+        human::say(&format!(
+            "Sign in from another terminal:\n  deviceflow login --issuer {issuer} --client-id {DEMO_CLIENT} --scope \"{DEMO_SCOPE}\""
+        ));
+        human::say("");
+        human::say("Press Ctrl-C to stop.");
+    }
+    while !interrupt::requested() {
+        interrupt::sleep(Duration::from_secs(3600));
+    }
+    server.shutdown();
+    if !json {
+        human::say("Stopped.");
+    }
+    Ok(())
+}
+
+#[cfg(feature = "server")]
+pub fn demo(args: DemoArgs, profile: &str, json: bool) -> Result<(), CliError> {
+    check_profile_name(profile).map_err(CliError::input)?;
+    let store_kind = Store::resolve(args.store).map_err(CliError::input)?;
+    let store = match store_kind {
+        StoreKind::None => None,
+        _ => Some(Store::open_default().map_err(CliError::storage)?),
+    };
+    let mut config = deviceflow_server::ServerConfig::on_port(args.port);
+    if args.auto_approve {
+        config.interval_secs = 1; // unattended: no one to wait for
+    }
+    let server = start(config)?;
+    let issuer = server.issuer().to_owned();
+    if json {
+        ndjson::emit(&[
+            ("status", json!("server_started")),
+            ("issuer", json!(issuer)),
+        ]);
+    } else {
+        human::say(&format!(
+            "Local authorization server: {issuer}  (SQLite in memory)"
+        ));
+        human::say(&format!(
+            "Signing in to it as the public client \"{DEMO_CLIENT}\"."
+        ));
+        if !args.auto_approve {
+            human::say(
+                "(No browser at hand? `deviceflow demo --auto-approve` approves through the page itself.)",
+            );
+        }
+    }
+
+    let plan = Plan {
+        config: Config::from_issuer(DEMO_CLIENT, issuer.clone()).with_scope(DEMO_SCOPE),
+        provider: None,
+        revocation_endpoint: None,
+        trusted_hosts: human::host_of(&issuer).into_iter().collect(),
+    };
+    let how = Presentation {
+        json,
+        qr: tri(args.qr, args.no_qr),
+        open: tri(args.open, args.no_open).or(args.auto_approve.then_some(false)),
+    };
+    let mut approver = None;
+    let auto = args.auto_approve;
+    let mut on_prompt = |prompt: &deviceflow::Prompt| {
+        if !auto {
+            return;
+        }
+        if !json {
+            human::say(
+                "--auto-approve: approving through the verification page as user \"demo\"...",
+            );
+        }
+        let (base, code) = (issuer.clone(), prompt.user_code.clone());
+        approver = Some(std::thread::spawn(move || {
+            deviceflow_server::approve_via_page(&base, &code, "demo", true)
+        }));
+    };
+    let result = login::login(
+        plan,
+        profile,
+        store_kind,
+        store.as_ref(),
+        &how,
+        &mut on_prompt,
+    );
+    if let Some(Err(e)) = approver.and_then(|t| t.join().ok()) {
+        let msg = format!("automatic approval failed: {}", clean_text(&e.to_string()));
+        if json {
+            ndjson::error("server_error", &msg);
+        } else {
+            human::say(&msg);
+        }
+    }
+    let logged_in = result?;
+
+    // The rest of the lifecycle against the same server: refresh (with rotation), then revoke.
+    let clock = Clock::new();
+    let transport = Transport::new();
+    let client = Client::public(DEMO_CLIENT);
+    let p = &logged_in.profile;
+    let mut tokens = logged_in.tokens;
+    if let Some(rt) = tokens.refresh_token.clone() {
+        let mut op = Refresh::new(
+            RefreshConfig {
+                client: client.clone(),
+                token_endpoint: p.token_endpoint.clone(),
+                refresh_token: rt,
+                scope: None,
+                timing: Timing::default(),
+            },
+            clock.now(),
+        )?;
+        let fresh = drive::run(&mut op, &clock, &transport, |_| {})?;
+        let rotated = fresh.refresh_token != tokens.refresh_token;
+        if json {
+            ndjson::emit(&[
+                ("status", json!("refreshed")),
+                ("expires_in", json!(fresh.expires_in)),
+                ("refresh_token_rotated", json!(rotated)),
+            ]);
+        } else {
+            human::say(&format!(
+                "✓ Refreshed the access token{}.",
+                if rotated {
+                    " (the refresh token was rotated)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        tokens = fresh;
+    }
+    if let (Some(endpoint), Some(rt)) = (&p.revocation_endpoint, tokens.refresh_token.clone()) {
+        if store_kind == StoreKind::None {
+            let mut op = Revocation::new(
+                RevocationConfig {
+                    client,
+                    revocation_endpoint: endpoint.clone(),
+                    token: rt,
+                    token_type_hint: Some(TokenTypeHint::RefreshToken),
+                    timing: Timing::default(),
+                },
+                clock.now(),
+            )?;
+            drive::run(&mut op, &clock, &transport, |_| {})?;
+            if json {
+                ndjson::emit(&[("status", json!("logged_out")), ("revoked", json!(true))]);
+            } else {
+                human::say("✓ Revoked the tokens at the server (RFC 7009). Demo complete.");
+            }
+        } else if let Some(store) = &store {
+            // Keep what the user asked to keep, with the rotated tokens.
+            let secrets = crate::store::Secrets {
+                tokens,
+                client_secret: None,
+            };
+            store.save(p, &secrets).map_err(CliError::storage)?;
+        }
+    }
+    server.shutdown();
+    Ok(())
+}
+
+#[cfg(not(feature = "server"))]
+pub fn serve(_: ServeArgs, _: bool) -> Result<(), CliError> {
+    Err(CliError::new("unsupported", NO_SERVER, FAILURE))
+}
+
+#[cfg(not(feature = "server"))]
+pub fn demo(_: DemoArgs, _: &str, _: bool) -> Result<(), CliError> {
+    Err(CliError::new("unsupported", NO_SERVER, FAILURE))
+}
+
+#[cfg(not(feature = "server"))]
+const NO_SERVER: &str = "this build has no server (rebuild with the default `server` feature)";

@@ -1,0 +1,128 @@
+//! The driving loop from the core's crate docs, shared by every operation:
+//! poll, do what the action says, feed the answer back, poll again.
+
+use crate::clock::Clock;
+use crate::interrupt;
+use crate::transport::Transport;
+use deviceflow::{
+    Action, Discovery, FlowError, HttpResponse, MisuseError, Prompt, Refresh, RequestId,
+    Revocation, Timestamp, TransportError, WaitReason,
+};
+use std::time::Duration;
+
+/// The sans-IO surface every core operation shares.
+pub trait Operation {
+    type Output;
+    fn poll_action(&mut self, now: Timestamp) -> Action<Self::Output>;
+    fn handle_response(
+        &mut self,
+        id: RequestId,
+        resp: HttpResponse,
+        now: Timestamp,
+    ) -> Result<(), MisuseError>;
+    fn handle_transport_error(
+        &mut self,
+        id: RequestId,
+        kind: TransportError,
+        now: Timestamp,
+    ) -> Result<(), MisuseError>;
+    fn cancel(&mut self, now: Timestamp) -> Result<(), MisuseError>;
+}
+
+macro_rules! operation {
+    ($ty:ty, $out:ty) => {
+        impl Operation for $ty {
+            type Output = $out;
+            fn poll_action(&mut self, now: Timestamp) -> Action<$out> {
+                <$ty>::poll_action(self, now)
+            }
+            fn handle_response(
+                &mut self,
+                id: RequestId,
+                resp: HttpResponse,
+                now: Timestamp,
+            ) -> Result<(), MisuseError> {
+                <$ty>::handle_response(self, id, resp, now)
+            }
+            fn handle_transport_error(
+                &mut self,
+                id: RequestId,
+                kind: TransportError,
+                now: Timestamp,
+            ) -> Result<(), MisuseError> {
+                <$ty>::handle_transport_error(self, id, kind, now)
+            }
+            fn cancel(&mut self, now: Timestamp) -> Result<(), MisuseError> {
+                <$ty>::cancel(self, now)
+            }
+        }
+    };
+}
+operation!(deviceflow::DeviceFlow, deviceflow::TokenSet);
+operation!(Discovery, deviceflow::ServerMetadata);
+operation!(Refresh, deviceflow::TokenSet);
+operation!(Revocation, deviceflow::Revoked);
+
+/// What the loop reports to its observer while it runs.
+pub enum Event<'a> {
+    /// Show the code to the user (device flow only, once).
+    Prompt(&'a Prompt),
+    /// A request is about to go out.
+    Sending,
+    /// Nothing to do until `until`; called about once a second while waiting.
+    Waiting {
+        until: Timestamp,
+        now: Timestamp,
+        reason: WaitReason,
+        /// True for the first tick of this wait (right after a response).
+        first: bool,
+    },
+}
+
+/// Runs `op` to completion. The observer sees prompts and waits; Ctrl-C cancels.
+pub fn run<O: Operation>(
+    op: &mut O,
+    clock: &Clock,
+    transport: &Transport,
+    mut observe: impl FnMut(Event<'_>),
+) -> Result<O::Output, FlowError> {
+    let mut last_wait: Option<Timestamp> = None;
+    loop {
+        let now = clock.now();
+        if interrupt::requested() {
+            // Ignoring the result: `finished` just means the outcome is already known.
+            let _ = op.cancel(now);
+        }
+        match op.poll_action(now) {
+            Action::Send(req) => {
+                observe(Event::Sending);
+                let result = transport.send(&req);
+                let now = clock.now();
+                let fed = match result {
+                    Ok(resp) => op.handle_response(req.id, resp, now),
+                    Err(kind) => op.handle_transport_error(req.id, kind, now),
+                };
+                fed.expect("the request id was just handed out");
+            }
+            Action::Display(prompt) => observe(Event::Prompt(&prompt)),
+            Action::Wait { until, reason, .. } => {
+                let first = last_wait != Some(until);
+                last_wait = Some(until);
+                observe(Event::Waiting {
+                    until,
+                    now,
+                    reason,
+                    first,
+                });
+                let left = until.since(clock.now());
+                // Wake at least once a second for the countdown (and Ctrl-C).
+                interrupt::sleep(Duration::from_millis(left.clamp(1, 1000)));
+            }
+            Action::AwaitingResponse { .. } => {
+                unreachable!("this loop answers every request before polling again")
+            }
+            Action::Done(out) => return Ok(out),
+            Action::Failed(err) => return Err(err),
+        }
+    }
+}
