@@ -1,0 +1,157 @@
+"""The blocking high-level API: ``login``, ``request_device_code`` +
+``poll_device_token``, ``refresh``, ``revoke``, ``discover``.
+
+Standard library only (``urllib``; TLS verified; a timeout on every request).
+Pass ``transport=`` to use another HTTP client (see ``deviceflow.adapters``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Mapping, Optional, Union, cast
+
+from ._native import DeviceFlow, Discovery, Refresh, Revocation, ServerMetadata, TokenSet
+from .authorization import DeviceAuthorization
+from .clock import Clock
+from .config import Params, flow_config
+from .driver import OnPrompt, drive
+from .endpoints import from_metadata, need_endpoint, refresh_config, revocation_config
+from .prompt import print_prompt
+from .transport import DEFAULT_TIMEOUT, Transport, default_transport
+
+Timing = Mapping[str, int]
+
+
+def discover(issuer: str, *, transport: Optional[Transport] = None,
+             timeout: float = DEFAULT_TIMEOUT, timing: Optional[Timing] = None) -> ServerMetadata:
+    """The server's metadata (OpenID Connect Discovery, then RFC 8414)."""
+    clock = Clock()
+    machine = Discovery(issuer, timing=timing, now_ms=clock.now())
+    return cast(ServerMetadata, drive(machine, transport or default_transport(), clock, timeout))
+
+
+def request_device_code(
+    *,
+    client_id: str,
+    issuer: Optional[str] = None,
+    device_authorization_endpoint: Optional[str] = None,
+    token_endpoint: Optional[str] = None,
+    scope: Optional[str] = None,
+    client_secret: Optional[str] = None,
+    client_auth: Optional[str] = None,
+    params: Optional[Params] = None,
+    provider: Optional[str] = None,
+    tenant: Optional[str] = None,
+    timing: Optional[Timing] = None,
+    transport: Optional[Transport] = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> DeviceAuthorization:
+    """Starts a device authorization (RFC 8628 §3.1, after discovery when only
+    ``issuer`` is given) and returns what to show the user."""
+    clock = Clock()
+    config = flow_config(client_id=client_id, issuer=issuer,
+                         device_authorization_endpoint=device_authorization_endpoint,
+                         token_endpoint=token_endpoint, scope=scope, client_secret=client_secret,
+                         client_auth=client_auth, params=params, timing=timing,
+                         provider=provider, tenant=tenant)
+    flow = DeviceFlow(config, now_ms=clock.now())
+    transport = transport or default_transport()
+    prompt = drive(flow, transport, clock, timeout, stop_at_prompt=True)
+    return DeviceAuthorization(flow, prompt, transport, clock, timeout)
+
+
+def poll_device_token(auth: DeviceAuthorization, *,
+                      cancel_event: Optional[threading.Event] = None) -> TokenSet:
+    """Polls until the user approves (RFC 8628 §3.4, §3.5). Raises AccessDenied,
+    ExpiredToken, ... or Cancelled when ``cancel_event`` is set."""
+    return cast(TokenSet, drive(auth.flow, auth.transport, auth.clock, auth.timeout,
+                                cancel_event=cancel_event))
+
+
+def login(
+    *,
+    client_id: str,
+    issuer: Optional[str] = None,
+    device_authorization_endpoint: Optional[str] = None,
+    token_endpoint: Optional[str] = None,
+    scope: Optional[str] = None,
+    client_secret: Optional[str] = None,
+    client_auth: Optional[str] = None,
+    params: Optional[Params] = None,
+    provider: Optional[str] = None,
+    tenant: Optional[str] = None,
+    on_code: OnPrompt = print_prompt,
+    cancel_event: Optional[threading.Event] = None,
+    timing: Optional[Timing] = None,
+    transport: Optional[Transport] = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> TokenSet:
+    """The whole device flow: ``on_code(prompt)`` is called once with the user
+    code and verification URI (default: printed to stderr), then this blocks
+    until the user approves, denies, or the code expires."""
+    auth = request_device_code(
+        client_id=client_id, issuer=issuer,
+        device_authorization_endpoint=device_authorization_endpoint,
+        token_endpoint=token_endpoint, scope=scope, client_secret=client_secret,
+        client_auth=client_auth, params=params, provider=provider, tenant=tenant,
+        timing=timing, transport=transport, timeout=timeout)
+    try:
+        on_code(auth.prompt)
+    except BaseException:
+        auth.cancel()
+        raise
+    return poll_device_token(auth, cancel_event=cancel_event)
+
+
+def refresh(
+    token: Union[str, TokenSet],
+    *,
+    client_id: str,
+    token_endpoint: Optional[str] = None,
+    issuer: Optional[str] = None,
+    client_secret: Optional[str] = None,
+    client_auth: Optional[str] = None,
+    scope: Optional[str] = None,
+    timing: Optional[Timing] = None,
+    transport: Optional[Transport] = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> TokenSet:
+    """New tokens for a refresh token or a TokenSet (RFC 6749 §6). Keeps the old
+    refresh token when the server does not rotate it. ``InvalidGrant`` means:
+    log in again."""
+    transport = transport or default_transport()
+    if need_endpoint(token_endpoint, issuer, "token_endpoint"):
+        meta = discover(issuer, transport=transport, timeout=timeout, timing=timing)  # type: ignore[arg-type]
+        token_endpoint = from_metadata(meta, "token_endpoint")
+    config = refresh_config(token, token_endpoint, client_id=client_id,  # type: ignore[arg-type]
+                            client_secret=client_secret, client_auth=client_auth, scope=scope,
+                            timing=timing)
+    clock = Clock()
+    return cast(TokenSet, drive(Refresh(config, now_ms=clock.now()), transport, clock, timeout))
+
+
+def revoke(
+    token: Union[str, TokenSet],
+    *,
+    client_id: str,
+    revocation_endpoint: Optional[str] = None,
+    issuer: Optional[str] = None,
+    token_type_hint: Optional[str] = None,
+    client_secret: Optional[str] = None,
+    client_auth: Optional[str] = None,
+    timing: Optional[Timing] = None,
+    transport: Optional[Transport] = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> None:
+    """Revokes a token (RFC 7009). For a TokenSet, its refresh token (which
+    ends the grant) or else its access token."""
+    transport = transport or default_transport()
+    if need_endpoint(revocation_endpoint, issuer, "revocation_endpoint"):
+        meta = discover(issuer, transport=transport, timeout=timeout, timing=timing)  # type: ignore[arg-type]
+        revocation_endpoint = from_metadata(meta, "revocation_endpoint")
+    config = revocation_config(token, revocation_endpoint,  # type: ignore[arg-type]
+                               client_id=client_id, client_secret=client_secret,
+                               client_auth=client_auth, token_type_hint=token_type_hint,
+                               timing=timing)
+    clock = Clock()
+    drive(Revocation(config, now_ms=clock.now()), transport, clock, timeout)

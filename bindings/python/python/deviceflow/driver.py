@@ -1,0 +1,77 @@
+"""The blocking driving loop: ``poll_action`` → do it → feed the answer → repeat
+(the loop from the core's crate docs, for any of the four machines)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Optional
+
+from ._native import AwaitingResponse, Display, Done, Failed, Prompt, Send, Wait
+from .clock import Clock
+from .transport import Transport, TransportError, error_kind
+
+OnPrompt = Callable[[Prompt], Any]
+
+
+def send(machine: Any, transport: Transport, action: Send, clock: Clock, timeout: float) -> None:
+    request = action.request
+    try:
+        response = transport(request, timeout)
+    except TransportError as e:
+        machine.handle_transport_error(request.id, e.kind, clock.now())
+    except OSError as e:  # a third-party transport that did not wrap its socket error
+        machine.handle_transport_error(request.id, error_kind(e), clock.now())
+    else:
+        status, headers, body = response
+        machine.handle_response(request.id, status, headers, body, clock.now())
+
+
+def drive(
+    machine: Any,
+    transport: Transport,
+    clock: Clock,
+    timeout: float,
+    *,
+    on_prompt: Optional[OnPrompt] = None,
+    stop_at_prompt: bool = False,
+    cancel_event: Optional[threading.Event] = None,
+) -> Any:
+    """Runs ``machine`` to its result (or, with ``stop_at_prompt``, to its prompt).
+
+    Raises the ``DeviceFlowError`` of a ``Failed`` action. Any exception on the
+    way (``KeyboardInterrupt``, a callback's error) cancels the machine first.
+    ``cancel_event`` (a ``threading.Event``) cancels from another thread.
+    """
+    try:
+        while True:
+            if cancel_event is not None and cancel_event.is_set() and not machine.is_finished:
+                machine.cancel(clock.now())
+            action = machine.poll_action(clock.now())
+            kind = type(action)
+            if kind is Send:
+                send(machine, transport, action, clock, timeout)
+            elif kind is Wait:
+                pause(action.delay_ms / 1000, cancel_event)
+            elif kind is Display:
+                if on_prompt is not None:
+                    on_prompt(action.prompt)
+                if stop_at_prompt:
+                    return action.prompt
+            elif kind is Done:
+                return action.result
+            elif kind is Failed:
+                raise action.error
+            elif kind is AwaitingResponse:  # this loop answers every Send before polling again
+                raise RuntimeError("deviceflow: unexpected AwaitingResponse in the blocking driver")
+    except BaseException:
+        if not machine.is_finished:
+            machine.cancel(clock.now())
+        raise
+
+
+def pause(seconds: float, cancel_event: Optional[threading.Event]) -> None:
+    if cancel_event is None:
+        time.sleep(seconds)
+    else:
+        cancel_event.wait(seconds)

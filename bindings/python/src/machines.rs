@@ -1,0 +1,195 @@
+//! The four sans-IO machines (`DeviceFlow`, `Discovery`, `Refresh`, `Revocation`)
+//! with the core's methods. `now_ms` defaults to the Unix epoch in milliseconds.
+
+use crate::actions::action_to_py;
+use crate::convert::{
+    body_from, catch_unwind, config_error, config_from, headers_from, misuse, now_or_epoch,
+    panic_error, AssertUnwindSafe, InternalError,
+};
+use crate::values::{Prompt, ServerMetadata};
+use deviceflow as core;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+/// A machine class: the shared methods, plus the constructor and extras given.
+macro_rules! machine {
+    ($(#[$doc:meta])* $name:ident($core:ty) { $($extra:tt)* }) => {
+        $(#[$doc])*
+        #[pyclass(module = "deviceflow")]
+        pub struct $name {
+            inner: $core,
+            /// Set when a call panicked: the machine may be half-updated, so refuse further use.
+            poisoned: bool,
+        }
+
+        #[pymethods]
+        impl $name {
+            $($extra)*
+
+            /// The next thing to do. `Send` and `Display` are handed out once each.
+            #[pyo3(signature = (now_ms=None))]
+            fn poll_action(&mut self, py: Python<'_>, now_ms: Option<u64>) -> PyResult<Py<PyAny>> {
+                self.run(|m| action_to_py(py, m.poll_action(now_or_epoch(now_ms))))
+            }
+
+            /// Feeds the response (any status) to the request with this id.
+            #[pyo3(signature = (id, status, headers, body, now_ms=None))]
+            fn handle_response(
+                &mut self,
+                id: u64,
+                status: u16,
+                headers: &Bound<'_, PyAny>,
+                body: &Bound<'_, PyAny>,
+                now_ms: Option<u64>,
+            ) -> PyResult<()> {
+                let response = core::HttpResponse::new(status, headers_from(headers)?, body_from(body)?);
+                let now = now_or_epoch(now_ms);
+                self.run(|m| m.handle_response(core::RequestId(id), response, now).map_err(misuse))
+            }
+
+            /// The request with this id got no response: `kind` is `timeout`, `connect`,
+            /// `tls`, `io` or `other` (RFC 8628 §3.5 backs off).
+            #[pyo3(signature = (id, kind, now_ms=None))]
+            fn handle_transport_error(&mut self, id: u64, kind: &str, now_ms: Option<u64>) -> PyResult<()> {
+                let kind: core::TransportError = serde_json::from_value(kind.into())
+                    .map_err(|_| PyValueError::new_err(format!("unknown transport error kind {kind:?}")))?;
+                let now = now_or_epoch(now_ms);
+                self.run(|m| m.handle_transport_error(core::RequestId(id), kind, now).map_err(misuse))
+            }
+
+            /// Stops at once; the next action is `Failed` with a `Cancelled` error.
+            #[pyo3(signature = (now_ms=None))]
+            fn cancel(&mut self, now_ms: Option<u64>) -> PyResult<()> {
+                self.run(|m| m.cancel(now_or_epoch(now_ms)).map_err(misuse))
+            }
+
+            /// True after `Done` or `Failed`.
+            #[getter]
+            fn is_finished(&self) -> bool {
+                self.inner.is_finished()
+            }
+
+            fn __repr__(&self) -> String {
+                format!("<deviceflow.{} finished={}>", stringify!($name), self.inner.is_finished())
+            }
+        }
+
+        impl $name {
+            fn wrap(inner: $core) -> Self {
+                $name { inner, poisoned: false }
+            }
+
+            fn run<T>(&mut self, f: impl FnOnce(&mut $core) -> PyResult<T>) -> PyResult<T> {
+                if self.poisoned {
+                    return Err(InternalError::new_err("this machine failed internally earlier"));
+                }
+                match catch_unwind(AssertUnwindSafe(|| f(&mut self.inner))) {
+                    Ok(result) => result,
+                    Err(payload) => {
+                        self.poisoned = true;
+                        Err(panic_error(payload))
+                    }
+                }
+            }
+        }
+    };
+}
+
+machine!(
+    /// A device authorization grant (RFC 8628): discovery if only `issuer` is given,
+    /// the device authorization request, the prompt, then polling for tokens.
+    DeviceFlow(core::DeviceFlow) {
+        #[new]
+        #[pyo3(signature = (config=None, /, *, now_ms=None, **kwargs))]
+        fn new(
+            py: Python<'_>,
+            config: Option<&Bound<'_, PyAny>>,
+            now_ms: Option<u64>,
+            kwargs: Option<&Bound<'_, PyDict>>,
+        ) -> PyResult<Self> {
+            let config: core::Config = config_from(py, config, kwargs)?;
+            let flow = core::DeviceFlow::new(config, now_or_epoch(now_ms)).map_err(config_error)?;
+            Ok(Self::wrap(flow))
+        }
+
+        /// The current prompt, once the device authorization succeeded.
+        #[getter]
+        fn prompt(&self) -> Option<Prompt> {
+            self.inner.prompt().cloned().map(Prompt::from)
+        }
+
+        /// The discovered metadata, when the flow started from an issuer.
+        #[getter]
+        fn metadata(&self) -> Option<ServerMetadata> {
+            self.inner.metadata().cloned().map(ServerMetadata)
+        }
+
+        /// The token endpoint in use, once known.
+        #[getter]
+        fn token_endpoint(&self) -> Option<&str> {
+            self.inner.token_endpoint()
+        }
+
+        /// The machine's state, for logs: `discovering`, `authorizing`, `polling`, ...
+        #[getter]
+        fn state(&self) -> &'static str {
+            self.inner.state_name()
+        }
+    }
+);
+
+machine!(
+    /// Fetches a server's metadata from its issuer (RFC 8414, OpenID Connect Discovery).
+    Discovery(core::Discovery) {
+        #[new]
+        #[pyo3(signature = (issuer, *, timing=None, now_ms=None))]
+        fn new(
+            py: Python<'_>,
+            issuer: &str,
+            timing: Option<&Bound<'_, PyAny>>,
+            now_ms: Option<u64>,
+        ) -> PyResult<Self> {
+            let timing: core::Timing = config_from(py, timing, None)?;
+            let discovery = core::Discovery::with_timing(issuer, timing, now_or_epoch(now_ms))
+                .map_err(config_error)?;
+            Ok(Self::wrap(discovery))
+        }
+    }
+);
+
+machine!(
+    /// Exchanges a refresh token for new tokens (RFC 6749 §6).
+    Refresh(core::Refresh) {
+        #[new]
+        #[pyo3(signature = (config=None, /, *, now_ms=None, **kwargs))]
+        fn new(
+            py: Python<'_>,
+            config: Option<&Bound<'_, PyAny>>,
+            now_ms: Option<u64>,
+            kwargs: Option<&Bound<'_, PyDict>>,
+        ) -> PyResult<Self> {
+            let config: core::RefreshConfig = config_from(py, config, kwargs)?;
+            let refresh = core::Refresh::new(config, now_or_epoch(now_ms)).map_err(config_error)?;
+            Ok(Self::wrap(refresh))
+        }
+    }
+);
+
+machine!(
+    /// Revokes a token (RFC 7009).
+    Revocation(core::Revocation) {
+        #[new]
+        #[pyo3(signature = (config=None, /, *, now_ms=None, **kwargs))]
+        fn new(
+            py: Python<'_>,
+            config: Option<&Bound<'_, PyAny>>,
+            now_ms: Option<u64>,
+            kwargs: Option<&Bound<'_, PyDict>>,
+        ) -> PyResult<Self> {
+            let config: core::RevocationConfig = config_from(py, config, kwargs)?;
+            let revocation = core::Revocation::new(config, now_or_epoch(now_ms)).map_err(config_error)?;
+            Ok(Self::wrap(revocation))
+        }
+    }
+);
