@@ -1,1 +1,149 @@
-//! Placeholder for the wasm binding.
+//! The wasm-bindgen surface of the deviceflow core, used by the npm package
+//! `deviceflow` (`pkg/`). Deliberately raw: values cross as JSON text (the core's
+//! serde form, documented in `tests/vectors/README.md`) and bytes; the JS layer in
+//! `pkg/src/` turns them into objects, `Error` subclasses with `.code`, and the
+//! fetch/timer driver. Keeping the Rust side this small keeps the `.wasm` small.
+//!
+//! Why JSON text and not serde-wasm-bindgen: measured, the latter saves ~4 KB gzipped but
+//! refuses integers above 2^53, which a hostile token response can put in `extra`;
+//! `JSON.parse` never fails on them.
+
+use deviceflow::{
+    Action, DeviceFlow, Discovery, Header, HttpResponse, MisuseError, Refresh, RequestId,
+    Revocation, Timestamp, TransportError,
+};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+mod config;
+
+/// One sans-IO operation: the device flow, discovery, refresh or revocation.
+/// All four share the same methods, so one JS class wraps them.
+#[wasm_bindgen]
+pub struct Machine(Op);
+
+enum Op {
+    Flow(Box<DeviceFlow>),
+    Discovery(Discovery),
+    Refresh(Refresh),
+    Revocation(Revocation),
+}
+
+/// Milliseconds from JS (`Date.now()`, a double) to the core's clock.
+fn ts(now: f64) -> Timestamp {
+    Timestamp(if now.is_finite() && now > 0.0 {
+        now as u64
+    } else {
+        0
+    })
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// `""` for success, else the misuse code (`unknown_request`, `finished`) and message as JSON.
+fn outcome(result: Result<(), MisuseError>) -> String {
+    match result {
+        Ok(()) => String::new(),
+        Err(e) => json(&serde_json::json!({ "code": e.code(), "message": e.to_string() })),
+    }
+}
+
+fn action<T: serde::Serialize>(a: Action<T>) -> String {
+    json(&a)
+}
+
+macro_rules! each {
+    ($self:ident, $m:ident => $e:expr) => {
+        match &mut $self.0 {
+            Op::Flow($m) => $e,
+            Op::Discovery($m) => $e,
+            Op::Refresh($m) => $e,
+            Op::Revocation($m) => $e,
+        }
+    };
+}
+
+#[wasm_bindgen]
+impl Machine {
+    /// `kind`: `device_flow` | `discovery` | `refresh` | `revocation`; `config`: the core's
+    /// config JSON (read by `config.rs`). A bad config throws an `Error` whose message the JS
+    /// layer wraps as `invalid_config`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(kind: &str, config: &str, now: f64) -> Result<Machine, JsError> {
+        Self::build(kind, config, ts(now)).map_err(|e| JsError::new(&e))
+    }
+
+    fn build(kind: &str, config: &str, now: Timestamp) -> Result<Machine, String> {
+        let v: Value = serde_json::from_str(config).map_err(|e| e.to_string())?;
+        let text = |e: deviceflow::ConfigError| e.to_string();
+        let op = match kind {
+            "device_flow" => Op::Flow(Box::new(
+                DeviceFlow::new(config::device_flow(&v)?, now).map_err(text)?,
+            )),
+            "discovery" => {
+                let (issuer, timing) = config::discovery(&v)?;
+                Op::Discovery(Discovery::with_timing(&issuer, timing, now).map_err(text)?)
+            }
+            "refresh" => Op::Refresh(Refresh::new(config::refresh(&v)?, now).map_err(text)?),
+            "revocation" => {
+                Op::Revocation(Revocation::new(config::revocation(&v)?, now).map_err(text)?)
+            }
+            other => return Err(format!("unknown operation {other:?}")),
+        };
+        Ok(Machine(op))
+    }
+
+    /// The next action as JSON (`{"type": "send" | "display" | ...}`).
+    pub fn poll(&mut self, now: f64) -> String {
+        each!(self, m => action(m.poll_action(ts(now))))
+    }
+
+    /// Feeds a response. `headers`: `[name, value, name, value, ...]`. Returns `""` or a misuse JSON.
+    pub fn respond(
+        &mut self,
+        id: f64,
+        status: u16,
+        headers: Vec<String>,
+        body: &[u8],
+        now: f64,
+    ) -> String {
+        let headers = headers
+            .chunks_exact(2)
+            .map(|h| Header::new(&h[0], &h[1]))
+            .collect();
+        let response = HttpResponse::new(status, headers, body);
+        each!(self, m => outcome(m.handle_response(RequestId(id as u64), response, ts(now))))
+    }
+
+    /// `kind`: `timeout` | `connect` | `tls` | `io` | anything else means `other`.
+    pub fn transport_error(&mut self, id: f64, kind: &str, now: f64) -> String {
+        let kind = match kind {
+            "timeout" => TransportError::Timeout,
+            "connect" => TransportError::Connect,
+            "tls" => TransportError::Tls,
+            "io" => TransportError::Io,
+            _ => TransportError::Other,
+        };
+        each!(self, m => outcome(m.handle_transport_error(RequestId(id as u64), kind, ts(now))))
+    }
+
+    pub fn cancel(&mut self, now: f64) -> String {
+        each!(self, m => outcome(m.cancel(ts(now))))
+    }
+
+    /// The current prompt as JSON, or `""` (device flow only; a level-triggered view of `display`).
+    pub fn prompt(&self) -> String {
+        match &self.0 {
+            Op::Flow(m) => m.prompt().map(json).unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Every `FlowError` code, so the JS layer can check its error classes cover them.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> String {
+    json(&deviceflow::ErrorCode::ALL)
+}

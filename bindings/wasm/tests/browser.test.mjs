@@ -1,0 +1,124 @@
+// The browser build (pkg/browser.js + pkg/web/) in real headless Chromium (Debian's, driven by
+// playwright-core): a page served from 127.0.0.1 imports the package and logs in against the
+// real provider on another port (cross-origin, so CORS matters); the user approves via approve().
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { extname, normalize, join } from 'node:path';
+import { chromium } from '../../../tests/node_modules/playwright-core/index.mjs';
+import { startProvider } from '../../../tests/e2e/harness.mjs';
+import { approve } from '../../../tests/e2e/approve.mjs';
+
+const PKG = fileURLToPath(new URL('../../../pkg/', import.meta.url));
+const TYPES = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
+const PAGE = `<!doctype html><meta charset="utf-8"><title>deviceflow</title>
+<script type="module">
+  import * as deviceflow from '/pkg/browser.js';
+  window.deviceflow = deviceflow;
+  window.loaded = true;
+</script>`;
+
+let op, site, browser, page;
+const problems = [];
+
+before(async () => {
+  op = await startProvider({ DEVICE_INTERVAL: '1' });
+  site = createServer(async (req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    if (path === '/favicon.ico') return res.writeHead(204).end();
+    if (path === '/') return res.writeHead(200, { 'content-type': TYPES['.html'] }).end(PAGE);
+    const file = normalize(join(PKG, path.replace(/^\/pkg\//, '')));
+    if (!path.startsWith('/pkg/') || !file.startsWith(PKG)) return res.writeHead(404).end();
+    try {
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(await readFile(file));
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  site.listen(0, '127.0.0.1');
+  await once(site, 'listening');
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage();
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  // Chromium logs every non-2xx fetch ("Failed to load resource"), e.g. each 400
+  // authorization_pending; anything else at error level is a problem.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
+  });
+  await page.goto(`http://127.0.0.1:${site.address().port}/`);
+  await page.waitForFunction(() => window.loaded === true, null, { timeout: 15_000 });
+});
+
+after(async () => {
+  await browser?.close();
+  site?.closeAllConnections();
+  site?.close();
+  await op?.stop();
+});
+
+/** Starts login() in the page; resolves the user code it shows and a getter for the outcome. */
+async function startLogin(issuer, extra = '') {
+  await page.evaluate(([issuer, extra]) => {
+    const { login, TokenSet, DeviceFlowError } = window.deviceflow;
+    window.code = null;
+    window.controller = new AbortController();
+    const options = { issuer, clientId: 'public-cli', scope: 'openid offline_access', signal: window.controller.signal, onCode: (p) => { window.code = p.user_code; } };
+    if (extra === 'abort-in-wait') options.onCode = (p) => { window.code = p.user_code; setTimeout(() => window.controller.abort(new Error('closed')), 300); };
+    window.outcome = login(options).then(
+      (t) => ({ ok: true, isTokenSet: t instanceof TokenSet, tokenType: t.token_type, accessLength: t.access_token.length,
+        hasRefresh: typeof t.refresh_token === 'string', text: String(t) + JSON.stringify(t), secrets: [t.access_token, t.refresh_token] }),
+      (e) => ({ ok: false, isError: e instanceof Error, isDeviceFlowError: e instanceof DeviceFlowError, name: e.name, code: e.code, cause: String(e.cause) }),
+    );
+  }, [issuer, extra]);
+  await page.waitForFunction(() => window.code !== null, null, { timeout: 15_000 });
+  return page.evaluate(() => window.code);
+}
+
+test('the page loads the package from 127.0.0.1 and the wasm runs', async () => {
+  const names = await page.evaluate(() => Object.keys(window.deviceflow).sort());
+  for (const name of ['login', 'refresh', 'revoke', 'discover', 'DeviceFlow', 'TokenSet', 'AccessDeniedError']) assert.ok(names.includes(name), name);
+  const url = await page.evaluate(() => new window.deviceflow.DeviceFlow({ clientId: 'c', issuer: 'https://as.example' }).pollAction().url);
+  assert.equal(url, 'https://as.example/.well-known/openid-configuration');
+});
+
+test('login in the browser, approved through the provider pages', async () => {
+  const code = await startLogin(op.issuer);
+  assert.match(code, /^[A-Z]{4}-[A-Z]{4}$/);
+  assert.deepEqual(await approve({ issuer: op.issuer, userCode: code }), { ok: true, action: 'approved' });
+  const outcome = await page.evaluate(() => window.outcome);
+  assert.equal(outcome.ok, true, JSON.stringify(outcome));
+  assert.equal(outcome.isTokenSet, true);
+  assert.match(outcome.tokenType, /^bearer$/i);
+  assert.ok(outcome.accessLength > 20 && outcome.hasRefresh);
+  for (const secret of outcome.secrets) assert.ok(!outcome.text.includes(secret), 'redacted in the browser too');
+});
+
+test('denied in the browser: AccessDeniedError, a real Error with .code', async () => {
+  const code = await startLogin(op.issuer);
+  await approve({ issuer: op.issuer, userCode: code, deny: true });
+  const outcome = await page.evaluate(() => window.outcome);
+  assert.deepEqual(
+    { ok: outcome.ok, isError: outcome.isError, isDeviceFlowError: outcome.isDeviceFlowError, name: outcome.name, code: outcome.code },
+    { ok: false, isError: true, isDeviceFlowError: true, name: 'AccessDeniedError', code: 'access_denied' },
+  );
+});
+
+test('AbortController in the browser cancels mid-wait', async () => {
+  await startLogin(op.issuer, 'abort-in-wait');
+  const outcome = await page.evaluate(() => window.outcome);
+  assert.equal(outcome.code, 'cancelled');
+  assert.equal(outcome.name, 'CancelledError');
+  assert.equal(outcome.cause, 'Error: closed');
+});
+
+test('no script errors in the page', () => {
+  assert.deepEqual(problems, []);
+});

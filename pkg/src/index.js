@@ -1,0 +1,9 @@
+// The public API (every entry point re-exports exactly this).
+export { login, discover, refresh, revoke } from './api.js';
+export { DeviceFlow, Discovery, Refresh, Revocation } from './machine.js';
+export { TokenSet, HttpRequest } from './values.js';
+export {
+  DeviceFlowError, AccessDeniedError, ExpiredTokenError, InvalidClientError, InvalidGrantError,
+  InvalidScopeError, InvalidRequestError, UnauthorizedClientError, UnsupportedError, ServerError,
+  InvalidResponseError, IssuerMismatchError, NetworkError, CancelledError, ConfigError, MisuseError,
+} from './errors.js';
