@@ -1,0 +1,134 @@
+package deviceflow
+
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.NonCancellable
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.withContext
+
+/** Unix epoch milliseconds: stored token expiries stay meaningful across processes. */
+private fun unixMs(): ULong = System.currentTimeMillis().toULong()
+
+/**
+ * Logs in with the OAuth 2.0 device authorization grant (RFC 8628) and returns the tokens.
+ *
+ * [onPrompt] is called once with the user code and verification URI to show (§3.3).
+ * Throws [FlowException] with a stable `code()` (`access_denied`, `expired_token`, ...).
+ * Cancelling the coroutine stops at once: the request in flight or the wait is
+ * abandoned and the machine is cancelled.
+ *
+ * ```
+ * val tokens = login(FlowConfig(clientId = "my-app", issuer = "https://id.example.com")) { p ->
+ *     println("Open ${p.verificationUri} and enter ${p.userCode}")
+ * }
+ * ```
+ */
+suspend fun login(
+    config: FlowConfig,
+    transport: HttpTransport = JavaHttpTransport(),
+    clock: () -> ULong = ::unixMs,
+    onPrompt: suspend (Prompt) -> Unit,
+): TokenSet = DeviceFlow(config, clock()).use { flow ->
+    drive(SansIo.of(flow), transport, clock, onPrompt)
+}
+
+/** Exchanges a refresh token for new tokens (RFC 6749 §6); `invalid_grant` means log in again. */
+suspend fun refresh(
+    config: RefreshConfig,
+    transport: HttpTransport = JavaHttpTransport(),
+    clock: () -> ULong = ::unixMs,
+): TokenSet = Refresh(config, clock()).use { drive(SansIo.of(it), transport, clock) {} }
+
+/** Fetches an issuer's metadata (OpenID Connect Discovery 1.0 / RFC 8414). */
+suspend fun discover(
+    issuer: String,
+    transport: HttpTransport = JavaHttpTransport(),
+    clock: () -> ULong = ::unixMs,
+): ServerMetadata = Discovery(issuer, clock()).use { drive(SansIo.of(it), transport, clock) {} }
+
+/** Revokes a token (RFC 7009). */
+suspend fun revoke(
+    config: RevocationConfig,
+    transport: HttpTransport = JavaHttpTransport(),
+    clock: () -> ULong = ::unixMs,
+): Revoked = Revocation(config, clock()).use { drive(SansIo.of(it), transport, clock) {} }
+
+/** What every machine asks for, with the operation's result type [T]. */
+internal sealed class Step<out T> {
+    data class Send(val request: HttpRequest) : Step<Nothing>()
+    data class Show(val prompt: Prompt) : Step<Nothing>()
+    data class Sleep(val ms: ULong) : Step<Nothing>()
+    data class Finish<T>(val result: T) : Step<T>()
+    data class Fail(val error: FlowException) : Step<Nothing>()
+}
+
+/** One machine's sans-IO surface, whatever its generated action type. */
+internal class SansIo<T>(
+    val poll: (ULong) -> Step<T>,
+    val respond: (ULong, HttpResponse, ULong) -> Unit,
+    val transportError: (ULong, TransportError, ULong) -> Unit,
+    val cancel: (ULong) -> Unit,
+) {
+    companion object {
+        fun of(m: DeviceFlow) = SansIo({ step(m.pollAction(it)) }, m::handleResponse, m::handleTransportError, m::cancel)
+        fun of(m: Refresh) = SansIo({ step(m.pollAction(it)) }, m::handleResponse, m::handleTransportError, m::cancel)
+        fun of(m: Discovery) = SansIo({ step(m.pollAction(it)) }, m::handleResponse, m::handleTransportError, m::cancel)
+        fun of(m: Revocation) = SansIo({ step(m.pollAction(it)) }, m::handleResponse, m::handleTransportError, m::cancel)
+
+        private fun step(a: Action): Step<TokenSet> = when (a) {
+            is Action.Send -> Step.Send(a.request)
+            is Action.Display -> Step.Show(a.prompt)
+            is Action.Wait -> Step.Sleep(a.delayMs)
+            is Action.AwaitingResponse -> throw IllegalStateException("request ${a.id} was never answered")
+            is Action.Done -> Step.Finish(a.tokens)
+            is Action.Failed -> Step.Fail(a.error)
+        }
+        private fun step(a: DiscoveryAction): Step<ServerMetadata> = when (a) {
+            is DiscoveryAction.Send -> Step.Send(a.request)
+            is DiscoveryAction.Wait -> Step.Sleep(a.delayMs)
+            is DiscoveryAction.AwaitingResponse -> throw IllegalStateException("request ${a.id} was never answered")
+            is DiscoveryAction.Done -> Step.Finish(a.metadata)
+            is DiscoveryAction.Failed -> Step.Fail(a.error)
+        }
+        private fun step(a: RevocationAction): Step<Revoked> = when (a) {
+            is RevocationAction.Send -> Step.Send(a.request)
+            is RevocationAction.Wait -> Step.Sleep(a.delayMs)
+            is RevocationAction.AwaitingResponse -> throw IllegalStateException("request ${a.id} was never answered")
+            is RevocationAction.Done -> Step.Finish(a.revoked)
+            is RevocationAction.Failed -> Step.Fail(a.error)
+        }
+    }
+}
+
+/** The driving loop of the crate docs: poll, do what it says, feed the answer back. */
+internal suspend fun <T> drive(
+    machine: SansIo<T>,
+    transport: HttpTransport,
+    clock: () -> ULong,
+    onPrompt: suspend (Prompt) -> Unit,
+): T {
+    try {
+        while (true) {
+            when (val step = machine.poll(clock())) {
+                is Step.Send -> {
+                    val id = step.request.id
+                    val response = try {
+                        transport.send(step.request)
+                    } catch (e: CancellationException) {
+                        throw e
+                    } catch (e: Exception) {
+                        machine.transportError(id, transportErrorOf(e), clock())
+                        continue
+                    }
+                    machine.respond(id, response, clock())
+                }
+                is Step.Show -> onPrompt(step.prompt)
+                is Step.Sleep -> delay(step.ms.toLong())
+                is Step.Finish -> return step.result
+                is Step.Fail -> throw step.error
+            }
+        }
+    } catch (e: CancellationException) {
+        withContext(NonCancellable) { runCatching { machine.cancel(clock()) } }
+        throw e
+    }
+}
