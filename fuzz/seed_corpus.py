@@ -36,6 +36,10 @@ for target, lead in targets.items():
     for i, body in enumerate(dict.fromkeys(bodies)):
         for status in (0, 5):
             (out / f"seed-{i}-{status}").write_bytes(bytes([0] * lead + [status, 0]) + body)
+out = here / "corpus" / "json_reader"
+out.mkdir(parents=True, exist_ok=True)
+for i, body in enumerate(dict.fromkeys(bodies)):
+    (out / f"seed-{i}").write_bytes(body)
 out = here / "corpus" / "display_text"
 out.mkdir(parents=True, exist_ok=True)
 for i, t in enumerate(texts):

@@ -8,7 +8,12 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 fn now() -> Timestamp {
-    Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64)
+    Timestamp(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
+    )
 }
 
 fn send(req: &HttpRequest) -> Result<(HttpResponse, Duration), TransportError> {
@@ -18,15 +23,33 @@ fn send(req: &HttpRequest) -> Result<(HttpResponse, Duration), TransportError> {
         .timeout_global(Some(Duration::from_secs(10)))
         .build()
         .into();
-    let mut b = ureq::http::Request::builder().method(req.method.as_str()).uri(&req.url);
+    let mut b = ureq::http::Request::builder()
+        .method(req.method.as_str())
+        .uri(&req.url);
     for h in &req.headers {
         b = b.header(&h.name, &h.value);
     }
     let t0 = Instant::now();
-    let mut resp = agent.run(b.body(req.body.clone()).unwrap()).map_err(|_| TransportError::Connect)?;
-    let headers = resp.headers().iter().map(|(n, v)| Header::new(n.as_str(), v.to_str().unwrap_or(""))).collect();
-    let body = resp.body_mut().read_to_vec().map_err(|_| TransportError::Io)?;
-    Ok((HttpResponse { status: resp.status().as_u16(), headers, body }, t0.elapsed()))
+    let mut resp = agent
+        .run(b.body(req.body.clone()).unwrap())
+        .map_err(|_| TransportError::Connect)?;
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| Header::new(n.as_str(), v.to_str().unwrap_or("")))
+        .collect();
+    let body = resp
+        .body_mut()
+        .read_to_vec()
+        .map_err(|_| TransportError::Io)?;
+    Ok((
+        HttpResponse {
+            status: resp.status().as_u16(),
+            headers,
+            body,
+        },
+        t0.elapsed(),
+    ))
 }
 
 fn main() {
@@ -36,7 +59,11 @@ fn main() {
     let mut worst_excess = f64::MIN;
     let mut total_slow_downs = 0;
     for round in 0..rounds {
-        let mut flow = DeviceFlow::new(Config::from_issuer(client_id, issuer).with_scope("openid"), now()).unwrap();
+        let mut flow = DeviceFlow::new(
+            Config::from_issuer(client_id, issuer).with_scope("openid"),
+            now(),
+        )
+        .unwrap();
         let (mut approved_at, mut rtt, mut slow_downs, mut interval) = (None, Duration::ZERO, 0, 0);
         let tokens_at = loop {
             match flow.poll_action(now()) {
@@ -58,12 +85,20 @@ fn main() {
                     let (tx, rx) = std::sync::mpsc::channel();
                     std::thread::spawn(move || {
                         std::thread::sleep(offset);
-                        let ok = Command::new(&cmd[0]).args(&cmd[1..]).arg(&code).output().unwrap().status.success();
+                        let ok = Command::new(&cmd[0])
+                            .args(&cmd[1..])
+                            .arg(&code)
+                            .output()
+                            .unwrap()
+                            .status
+                            .success();
                         tx.send((ok, Instant::now())).unwrap();
                     });
                     approved_at = Some(rx);
                 }
-                Action::Wait { delay_ms, .. } => std::thread::sleep(Duration::from_millis(delay_ms)),
+                Action::Wait { delay_ms, .. } => {
+                    std::thread::sleep(Duration::from_millis(delay_ms))
+                }
                 Action::Done(_) => break Instant::now(),
                 Action::Failed(e) => panic!("round {round}: {e}"),
                 Action::AwaitingResponse { .. } => unreachable!(),

@@ -63,13 +63,7 @@ pub(crate) fn parse_issued(
             timing.max_expires_in_s
         ));
     }
-    // `interval` is advice (§3.2 "SHOULD wait"): a numeric string that is not a
-    // number ("5s") gets the default, as if absent. A wrong JSON type is refused.
-    let interval = match obj.get("interval") {
-        Some(serde_json::Value::String(s)) if s.trim().parse::<f64>().is_err() => None,
-        _ => opt_seconds_ms(obj, "interval")?,
-    };
-    let interval_ms = match interval {
+    let interval_ms = match opt_seconds_ms(obj, "interval")? {
         None | Some(0) => timing.default_interval_ms,
         Some(ms) if ms > timing.max_interval_s * 1000 => {
             return Err(format!(

@@ -236,7 +236,7 @@ const RESERVED_PARAMS: [&str; 5] = [
 pub(crate) fn check_endpoint(url: &str) -> Result<(), ConfigError> {
     check_secure_url(url)
         .map(|_| ())
-        .map_err(|e| ConfigError::new(format!("{url:?}: {e}")))
+        .map_err(|e| ConfigError::new(format!("\"{}\": {e}", crate::display::clean_text(url))))
 }
 
 fn params_from_map_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Param>, D::Error> {

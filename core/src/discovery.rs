@@ -6,6 +6,7 @@ use crate::display::check_secure_url;
 use crate::error::{ConfigError, ErrorCode, FlowError};
 use crate::exchange::{Operation, Spec, Template, Verdict};
 use crate::http::{HttpResponse, RequestId, Timestamp};
+use crate::json::Value;
 use crate::wire::fields::{opt_str, Object};
 use crate::wire::reply::{classify, parse_object, Reply};
 use crate::wire::request::json_get;
@@ -61,10 +62,10 @@ pub(crate) struct DiscoverySpec {
     index: usize,
     problems: Vec<String>,
     /// A document for another issuer: reported if no document is usable.
-    mismatch: Option<FlowError>,
+    mismatch: Option<Box<FlowError>>,
     /// A document that parsed but is unsafe or malformed (say an http endpoint):
     /// reported if no document is usable, since the server did answer.
-    invalid: Option<FlowError>,
+    invalid: Option<Box<FlowError>>,
 }
 
 impl DiscoverySpec {
@@ -92,7 +93,7 @@ impl DiscoverySpec {
             return Verdict::Next(Template::from_request(json_get(RequestId(0), url)));
         }
         if let Some(e) = self.mismatch.take().or(self.invalid.take()) {
-            return Verdict::Fail(e);
+            return Verdict::Fail(*e);
         }
         Verdict::Fail(FlowError::new(
             ErrorCode::Unsupported,
@@ -127,7 +128,7 @@ impl Spec for DiscoverySpec {
             {
                 Ok(meta) => Verdict::Done(meta),
                 Err(Problem::Mismatch(e)) => {
-                    self.mismatch = Some(e);
+                    self.mismatch = Some(Box::new(e));
                     self.fall_back("issuer mismatch".into())
                 }
                 Err(Problem::Invalid(reason)) => {
@@ -138,11 +139,11 @@ impl Spec for DiscoverySpec {
                     if self.index + 1 < self.urls.len() {
                         // Only a document that is an object is evidence of metadata.
                         if parse_object(resp).is_ok() {
-                            self.invalid.get_or_insert(e);
+                            self.invalid.get_or_insert(Box::new(e));
                         }
                         self.fall_back(reason)
                     } else {
-                        Verdict::Fail(self.invalid.take().unwrap_or(e))
+                        Verdict::Fail(self.invalid.take().map_or(e, |b| *b))
                     }
                 }
             },
@@ -171,7 +172,7 @@ impl DiscoverySpec {
             let mut e = FlowError::new(
                 ErrorCode::IssuerMismatch,
                 format!(
-                    "metadata is for issuer {:?}, not {:?} (RFC 8414 §3.3)",
+                    "metadata is for issuer \"{}\", not \"{}\" (RFC 8414 §3.3)",
                     crate::display::clean_text(issuer),
                     self.issuer
                 ),
@@ -190,8 +191,8 @@ impl DiscoverySpec {
         };
         let list = |key: &str| -> Result<Vec<String>, String> {
             match obj.get(key) {
-                None | Some(serde_json::Value::Null) => Ok(Vec::new()),
-                Some(serde_json::Value::Array(items)) => Ok(items
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::Array(items)) => Ok(items
                     .iter()
                     .filter_map(|v| v.as_str().map(str::to_owned))
                     .collect()),

@@ -86,7 +86,9 @@ pub fn parse_url(url: &str) -> Result<UrlParts<'_>, String> {
         return Err("URL carries userinfo".into());
     }
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (inside, tail) = v6.split_once(']').ok_or("URL has an unclosed IPv6 bracket")?;
+        let (inside, tail) = v6
+            .split_once(']')
+            .ok_or("URL has an unclosed IPv6 bracket")?;
         if inside.parse::<std::net::Ipv6Addr>().is_err() {
             return Err("URL has an invalid IPv6 address".into());
         }

@@ -134,6 +134,7 @@ pub mod display;
 mod error;
 mod exchange;
 mod http;
+pub mod json;
 mod machine;
 mod provider;
 mod refresh;

@@ -1,6 +1,7 @@
 //! The result of a login or refresh (RFC 6749 §5.1).
 
 use crate::http::Timestamp;
+use crate::json::{Object, Value};
 use crate::secret::Secret;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -30,7 +31,7 @@ pub struct TokenSet {
     pub id_token: Option<Secret>,
     /// Every other field of the response, untouched.
     #[serde(default)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub extra: Object,
 }
 
 impl TokenSet {
@@ -47,13 +48,13 @@ impl TokenSet {
 
     /// The claims of the ID token, decoded WITHOUT verifying its signature,
     /// issuer, audience or expiry. Use only for display ("signed in as ...").
-    pub fn id_token_claims_unverified(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+    pub fn id_token_claims_unverified(&self) -> Option<Object> {
         let payload = self.id_token.as_ref()?.expose().split('.').nth(1)?;
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(payload.trim_end_matches('='))
             .ok()?;
-        match serde_json::from_slice(&bytes).ok()? {
-            serde_json::Value::Object(map) => Some(map),
+        match crate::json::parse(std::str::from_utf8(&bytes).ok()?).ok()? {
+            Value::Object(map) => Some(map.dedup()),
             _ => None,
         }
     }

@@ -1,6 +1,7 @@
 //! Replays every `tests/vectors/*.json` (the cross-language source of truth)
 //! through the Rust API. The format is documented in `tests/vectors/README.md`.
 
+use deviceflow::json::ToJson;
 use deviceflow::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -43,14 +44,26 @@ impl Op {
         })
     }
 
+    /// The action as JSON. Checks on the way that the crate's own writer
+    /// (`json::ToJson`, what the wasm build uses) agrees with serde.
     fn poll(&mut self, now: Timestamp) -> Value {
-        match self {
-            Op::Flow(m) => serde_json::to_value(m.poll_action(now)),
-            Op::Discovery(m) => serde_json::to_value(m.poll_action(now)),
-            Op::Refresh(m) => serde_json::to_value(m.poll_action(now)),
-            Op::Revocation(m) => serde_json::to_value(m.poll_action(now)),
+        fn both<T>(action: Action<T>) -> Value
+        where
+            Action<T>: serde::Serialize + ToJson,
+        {
+            let serde = serde_json::to_value(&action).unwrap();
+            let own: Value = serde_json::from_str(&action.to_json()).unwrap_or_else(|e| {
+                panic!("ToJson wrote invalid JSON ({e}): {}", action.to_json())
+            });
+            assert_eq!(own, serde, "ToJson and serde disagree");
+            serde
         }
-        .unwrap()
+        match self {
+            Op::Flow(m) => both(m.poll_action(now)),
+            Op::Discovery(m) => both(m.poll_action(now)),
+            Op::Refresh(m) => both(m.poll_action(now)),
+            Op::Revocation(m) => both(m.poll_action(now)),
+        }
     }
 
     fn respond(
@@ -161,6 +174,25 @@ fn response(spec: &Value) -> HttpResponse {
     }
 }
 
+/// The crate's JSON reader agrees with serde_json on every body a vector sends.
+fn check_reader(body: &[u8]) -> Result<(), String> {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return Ok(());
+    };
+    let theirs = serde_json::from_str::<Value>(text);
+    let ours = json::parse(text);
+    match (ours, theirs) {
+        (Ok(o), Ok(t)) if serde_json::to_value(&o).unwrap() == t => Ok(()),
+        (Err(_), Err(_)) => Ok(()),
+        (o, t) => Err(format!(
+            "json::parse and serde_json disagree on {:?}: {:?} vs {:?}",
+            &text[..text.len().min(200)],
+            o.map(|v| v.to_string()),
+            t.map(|v| v.to_string())
+        )),
+    }
+}
+
 fn check_misuse(step: &Value, result: Result<(), MisuseError>) -> Result<(), String> {
     match (step.get("misuse").and_then(Value::as_str), result) {
         (None, Ok(())) => Ok(()),
@@ -203,7 +235,9 @@ fn run(vector: &Value) -> Result<(), String> {
                 .or(last_id)
                 .ok_or_else(|| at("no request to answer".into()))?;
             let now = Timestamp(r["now"].as_u64().unwrap());
-            check_misuse(step, op.respond(id, response(r), now)).map_err(at)?;
+            let resp = response(r);
+            check_reader(&resp.body).map_err(at)?;
+            check_misuse(step, op.respond(id, resp, now)).map_err(at)?;
         } else if let Some(t) = step.get("transport_error") {
             let id = t
                 .get("id")

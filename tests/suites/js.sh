@@ -9,12 +9,9 @@ cd "$(dirname "$0")/../.."
 export CARGO_TERM_COLOR=never
 
 [ -d tests/node_modules/binaryen ] || npm ci --prefix tests --no-audit --no-fund --loglevel=error
-rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
-# Keep the `target_features` section that `strip = true` would drop: wasm-bindgen and wasm-opt
-# read it to know the enabled features (bulk memory, reference types). wasm-opt strips it after.
-CARGO_PROFILE_WASM_RELEASE_STRIP=debuginfo \
-  cargo build -p deviceflow-wasm --target wasm32-unknown-unknown --profile wasm-release --locked
-node pkg/build.mjs target/wasm32-unknown-unknown/wasm-release/deviceflow_wasm.wasm
+# Nightly build-std when available (smaller), else stable: see bindings/wasm/build.sh.
+WASM=$(bash bindings/wasm/build.sh | tail -n1)
+node pkg/build.mjs "$WASM"
 
 node --test --test-reporter=spec bindings/wasm/tests/ </dev/null

@@ -53,13 +53,13 @@ impl TokenSet {
     }
     /// Every other field of the token response, as a JSON object.
     pub fn extra_json(&self) -> String {
-        serde_json::Value::Object(self.0.extra.clone()).to_string()
+        core::json::ToJson::to_json(&self.0.extra)
     }
     /// The ID token's claims as JSON, decoded WITHOUT verifying anything: display only.
     pub fn id_token_claims_unverified_json(&self) -> Option<String> {
         self.0
             .id_token_claims_unverified()
-            .map(|m| serde_json::Value::Object(m).to_string())
+            .map(|m| core::json::ToJson::to_json(&m))
     }
     /// True when the access token expires at `now` or within `skew_ms`.
     pub fn needs_refresh(&self, now: u64, skew_ms: u64) -> bool {

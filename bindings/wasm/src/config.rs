@@ -1,17 +1,13 @@
-//! Reads the core's configuration JSON (`tests/vectors/README.md`) from a `serde_json::Value`
-//! without serde's derived deserializers. Those (with `#[serde(flatten)]` and an untagged
-//! enum) cost about 85 KB of wasm, 34 KB gzipped, a third of the module; `serde_json::Value`
-//! is linked anyway for response parsing. Same shape and rules as the derives: unknown keys
+//! Reads the core's configuration JSON (`tests/vectors/README.md`) from the core's own
+//! `json::Value`, without serde's derived deserializers: those (with `#[serde(flatten)]` and an
+//! untagged enum) cost about 85 KB of wasm. Same shape and rules as the derives: unknown keys
 //! ignored, `null` means absent for optional fields, wrong types are errors.
-//! (A candidate for the core: `Config::from_json_value`.)
 
+use deviceflow::json::{Object, ToJson, Value};
 use deviceflow::{
     Client, ClientAuth, Config, Param, RefreshConfig, RevocationConfig, Secret, Timing,
     TokenTypeHint,
 };
-use serde_json::{Map, Value};
-
-type Object = Map<String, Value>;
 
 fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Object, String> {
     v.as_object()
@@ -36,7 +32,7 @@ fn client(o: &Object) -> Result<Client, String> {
         Some("none") => Some(ClientAuth::None),
         Some("client_secret_basic") => Some(ClientAuth::ClientSecretBasic),
         Some("client_secret_post") => Some(ClientAuth::ClientSecretPost),
-        Some(other) => return Err(format!("unknown client_auth {other:?}")),
+        Some(other) => return Err(format!("unknown client_auth \"{other}\"")),
     };
     Ok(Client {
         client_id: string(o, "client_id")?,
@@ -82,7 +78,7 @@ fn params(o: &Object) -> Result<Vec<Param>, String> {
         None => Ok(Vec::new()),
         Some(Value::Object(m)) => Ok(m
             .iter()
-            .map(|(k, v)| param(k, v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .map(|(k, v)| param(k, v.as_str().map_or_else(|| v.to_json(), str::to_owned)))
             .collect()),
         Some(Value::Array(items)) => items
             .iter()
@@ -134,7 +130,7 @@ pub fn revocation(v: &Value) -> Result<RevocationConfig, String> {
         None => None,
         Some("access_token") => Some(TokenTypeHint::AccessToken),
         Some("refresh_token") => Some(TokenTypeHint::RefreshToken),
-        Some(other) => return Err(format!("unknown token_type_hint {other:?}")),
+        Some(other) => return Err(format!("unknown token_type_hint \"{other}\"")),
     };
     Ok(RevocationConfig {
         client: client(o)?,

@@ -4,15 +4,16 @@
 //! `pkg/src/` turns them into objects, `Error` subclasses with `.code`, and the
 //! fetch/timer driver. Keeping the Rust side this small keeps the `.wasm` small.
 //!
-//! Why JSON text and not serde-wasm-bindgen: measured, the latter saves ~4 KB gzipped but
-//! refuses integers above 2^53, which a hostile token response can put in `extra`;
-//! `JSON.parse` never fails on them.
+//! Why JSON text: `JSON.parse` is fast and never fails on integers above 2^53, which a
+//! hostile token response can put in `extra`. The text comes from the core's own small JSON
+//! reader and writer (`deviceflow::json`), not serde: serde_json's generic code was most of
+//! the module.
 
+use deviceflow::json::{self, Fields, ToJson, Value};
 use deviceflow::{
     Action, DeviceFlow, Discovery, Header, HttpResponse, MisuseError, Refresh, RequestId,
     Revocation, Timestamp, TransportError,
 };
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 mod config;
@@ -38,20 +39,26 @@ fn ts(now: f64) -> Timestamp {
     })
 }
 
-fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
-
 /// `""` for success, else the misuse code (`unknown_request`, `finished`) and message as JSON.
 fn outcome(result: Result<(), MisuseError>) -> String {
     match result {
         Ok(()) => String::new(),
-        Err(e) => json(&serde_json::json!({ "code": e.code(), "message": e.to_string() })),
+        Err(e) => {
+            let mut out = String::new();
+            Fields::open(&mut out)
+                .str("code", e.code())
+                .str("message", &e.to_string())
+                .close();
+            out
+        }
     }
 }
 
-fn action<T: serde::Serialize>(a: Action<T>) -> String {
-    json(&a)
+fn action<T>(a: Action<T>) -> String
+where
+    Action<T>: ToJson,
+{
+    a.to_json()
 }
 
 macro_rules! each {
@@ -76,7 +83,7 @@ impl Machine {
     }
 
     fn build(kind: &str, config: &str, now: Timestamp) -> Result<Machine, String> {
-        let v: Value = serde_json::from_str(config).map_err(|e| e.to_string())?;
+        let v: Value = json::parse(config)?;
         let text = |e: deviceflow::ConfigError| e.to_string();
         let op = match kind {
             "device_flow" => Op::Flow(Box::new(
@@ -90,7 +97,7 @@ impl Machine {
             "revocation" => {
                 Op::Revocation(Revocation::new(config::revocation(&v)?, now).map_err(text)?)
             }
-            other => return Err(format!("unknown operation {other:?}")),
+            other => return Err(format!("unknown operation \"{other}\"")),
         };
         Ok(Machine(op))
     }
@@ -136,7 +143,7 @@ impl Machine {
     /// The current prompt as JSON, or `""` (device flow only; a level-triggered view of `display`).
     pub fn prompt(&self) -> String {
         match &self.0 {
-            Op::Flow(m) => m.prompt().map(json).unwrap_or_default(),
+            Op::Flow(m) => m.prompt().map(ToJson::to_json).unwrap_or_default(),
             _ => String::new(),
         }
     }
@@ -145,5 +152,9 @@ impl Machine {
 /// Every `FlowError` code, so the JS layer can check its error classes cover them.
 #[wasm_bindgen(js_name = errorCodes)]
 pub fn error_codes() -> String {
-    json(&deviceflow::ErrorCode::ALL)
+    let codes: Vec<Value> = deviceflow::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str().into())
+        .collect();
+    Value::Array(codes).to_json()
 }

@@ -164,11 +164,11 @@ pub(crate) fn parse_object(resp: &HttpResponse) -> Result<Object, String> {
     if ctype.contains("application/x-www-form-urlencoded") {
         return Ok(parse_form(text));
     }
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(obj)) => Ok(obj),
+    match crate::json::parse(text) {
+        Ok(crate::json::Value::Object(obj)) => Ok(obj),
         Ok(other) => Err(format!(
             "response body is {}, not a JSON object",
-            super::fields::kind(&other)
+            other.kind()
         )),
         Err(_)
             if ctype.starts_with("text/plain")
@@ -184,7 +184,7 @@ pub(crate) fn parse_object(resp: &HttpResponse) -> Result<Object, String> {
 
 fn parse_form(text: &str) -> Object {
     form_urlencoded::parse(text.trim().as_bytes())
-        .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+        .map(|(k, v)| (k.into_owned(), crate::json::Value::String(v.into_owned())))
         .collect()
 }
 

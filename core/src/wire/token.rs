@@ -40,6 +40,6 @@ pub(crate) fn parse_tokens(mut obj: Object, now: Timestamp) -> Result<TokenSet, 
         refresh_token,
         scope,
         id_token,
-        extra: obj,
+        extra: obj.dedup(),
     })
 }
