@@ -25,17 +25,60 @@ pub fn is_unsafe_char(c: char) -> bool {
 }
 
 /// Free text with unsafe characters removed (newlines and tabs become spaces),
-/// bounded to [`MAX_TEXT_CHARS`].
+/// bounded to [`MAX_TEXT_CHARS`]. Terminal escape sequences go whole, not just
+/// their ESC byte: `ESC [ ... m` (CSI, also as the C1 byte U+009B), `ESC ] ... BEL`
+/// (OSC, such as hyperlinks), `ESC ( B` and two-character `ESC x`.
 pub fn clean_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len().min(MAX_TEXT_CHARS));
-    for c in s.chars().take(MAX_TEXT_CHARS) {
-        if c == '\n' || c == '\t' || c == '\r' {
-            out.push(' ');
-        } else if !is_unsafe_char(c) {
-            out.push(c);
+    let mut chars = s.chars().take(MAX_TEXT_CHARS).peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' | '\r' => out.push(' '),
+            '\u{1b}' => match chars.next() {
+                Some('[') => skip_csi(&mut chars),
+                Some(']') => skip_osc(&mut chars),
+                // nF escapes (`ESC ( B`): intermediate bytes, then one final byte.
+                Some(' '..='/') => {
+                    for c in chars.by_ref() {
+                        if !(' '..='/').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                _ => {} // a two-character escape (or a lone ESC at the end)
+            },
+            '\u{9b}' => skip_csi(&mut chars),
+            '\u{9d}' => skip_osc(&mut chars),
+            c if is_unsafe_char(c) => {}
+            c => out.push(c),
         }
     }
     out
+}
+
+/// After CSI: parameter and intermediate bytes, then one final byte (ECMA-48 §5.4).
+fn skip_csi(chars: &mut impl Iterator<Item = char>) {
+    for c in chars {
+        if !('\u{20}'..='\u{3f}').contains(&c) {
+            return; // the final byte (or anything unexpected) ends it
+        }
+    }
+}
+
+/// After OSC: everything up to BEL, ST (`ESC \\` or U+009C), or the end.
+fn skip_osc(chars: &mut std::iter::Peekable<impl Iterator<Item = char>>) {
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{7}' | '\u{9c}' => return,
+            '\u{1b}' => {
+                if chars.peek() == Some(&'\\') {
+                    chars.next();
+                }
+                return;
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A parsed absolute http(s) URL, just enough to judge it.
@@ -194,7 +237,14 @@ mod tests {
 
     #[test]
     fn text_and_codes() {
-        assert_eq!(clean_text("a\u{1b}[2Jb\u{9b}c\nd"), "a[2Jbc d");
+        assert_eq!(clean_text("a\u{1b}[2Jb\u{9b}1;2Hc\nd"), "abc d");
+        assert_eq!(clean_text("\u{1b}[1;31mred\u{1b}[0m"), "red");
+        assert_eq!(
+            clean_text("see \u{1b}]8;;https://evil.example\u{7}here\u{1b}]8;;\u{1b}\\ now"),
+            "see here now"
+        );
+        assert_eq!(clean_text("a\u{1b}(Bb\u{1b}"), "ab");
+        assert_eq!(clean_text("\u{1b}[99999999999999999"), "");
         assert!(check_user_code("WDJB-MJHT").is_ok());
         assert!(check_user_code("019 450 730").is_ok());
         assert!(check_user_code("").is_err());
