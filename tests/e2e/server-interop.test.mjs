@@ -107,3 +107,101 @@ test('a deny on the page reaches openid-client as access_denied', async () => {
   assert.ok(err, 'polling must fail');
   assert.equal(err.error, 'access_denied');
 });
+
+// ---- The project's own clients against deviceflow-server, approved or denied in Chromium.
+
+const PYTHON = `${ROOT}.venv/bin/python`;
+const CLI = `${ROOT}target/debug/deviceflow`;
+
+/**
+ * Runs a client as a child process that prints its prompt as the first JSON line on stdout
+ * and its outcome as the last; the person acts on the page in between. Resolves the outcome.
+ */
+async function childLogin(cmd, args, button, env = {}) {
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  const first = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no prompt within 30 s: ${err}`)), 30_000);
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) { clearTimeout(timer); resolve(JSON.parse(out.slice(0, out.indexOf('\n')))); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code} before a prompt: ${err}`)); });
+  });
+  const outcome = await clickThrough(first.verification_uri_complete, first.user_code, button);
+  const code = await exited;
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l));
+  return { first, outcome, last: lines.at(-1), code, out, err };
+}
+
+const pythonLogin = (scope) => [
+  '-c',
+  `import json, sys, deviceflow
+def show(p):
+    print(json.dumps({"user_code": p.user_code, "verification_uri_complete": p.verification_uri_complete}), flush=True)
+try:
+    t = deviceflow.login(issuer=sys.argv[1], client_id="deviceflow-cli", scope=sys.argv[2], on_code=show)
+    print(json.dumps({"status": "done", "token_type": t.token_type, "scope": t.scope, "refresh": t.refresh_token is not None}))
+except deviceflow.DeviceFlowError as e:
+    print(json.dumps({"status": "error", "error": e.code}))`,
+  issuer,
+  scope,
+];
+
+test('the JS package logs in against deviceflow-server through the Chromium-approved page', async () => {
+  const { login, refresh } = await import('../../pkg/node.mjs');
+  let shown;
+  const tokens = await login({
+    issuer, clientId: 'deviceflow-cli', scope: 'openid profile offline_access',
+    onCode: (p) => { shown = clickThrough(p.verification_uri_complete, p.user_code, 'approve'); },
+  });
+  assert.equal(await shown, 'approved');
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.equal(tokens.scope, 'openid profile offline_access');
+  const renewed = await refresh({ issuer, clientId: 'deviceflow-cli', refreshToken: tokens.refresh_token });
+  assert.notEqual(renewed.refresh_token, tokens.refresh_token);
+});
+
+test('the JS package sees a deny on the page as access_denied', async () => {
+  const { login, AccessDeniedError } = await import('../../pkg/node.mjs');
+  let shown;
+  const err = await login({
+    issuer, clientId: 'deviceflow-cli', scope: 'profile',
+    onCode: (p) => { shown = clickThrough(p.verification_uri_complete, p.user_code, 'deny'); },
+  }).catch((e) => e);
+  assert.equal(await shown, 'denied');
+  assert.ok(err instanceof AccessDeniedError, String(err));
+  assert.equal(err.code, 'access_denied');
+});
+
+for (const [button, want] of [['approve', 'done'], ['deny', 'access_denied']]) {
+  test(`the Python package against deviceflow-server: ${button} on the page`, { skip: !existsSync(PYTHON) && `${PYTHON} is missing (the python suite creates it)` }, async () => {
+    const r = await childLogin(PYTHON, pythonLogin('openid offline_access'), button);
+    assert.equal(r.outcome, button === 'approve' ? 'approved' : 'denied');
+    assert.equal(r.code, 0, r.err);
+    if (want === 'done') {
+      assert.deepEqual(r.last, { status: 'done', token_type: 'Bearer', scope: 'openid offline_access', refresh: true });
+    } else {
+      assert.deepEqual(r.last, { status: 'error', error: 'access_denied' });
+    }
+  });
+
+  test(`the CLI (--json) against deviceflow-server: ${button} on the page`, { skip: !existsSync(CLI) && `${CLI} is missing (cargo build -p deviceflow-cli)` }, async () => {
+    const home = (await import('node:fs')).mkdtempSync(`${(await import('node:os')).tmpdir()}/deviceflow-interop-`);
+    const r = await childLogin(CLI, ['--json', 'login', '--issuer', issuer, '--client-id', 'deviceflow-cli',
+      '--scope', 'openid offline_access', '--no-open', '--store', 'file'], button, { DEVICEFLOW_CONFIG_DIR: home });
+    assert.equal(r.first.status, 'waiting_for_authorization');
+    assert.equal(r.outcome, button === 'approve' ? 'approved' : 'denied');
+    if (want === 'done') {
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.last.status, 'authenticated');
+    } else {
+      assert.notEqual(r.code, 0);
+      assert.equal(r.last.status, 'error');
+      assert.equal(r.last.error, 'access_denied');
+    }
+  });
+}

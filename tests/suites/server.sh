@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The server half beyond `cargo test --workspace`: interop with openid-client (npm) while headless
-# Chromium approves and denies through the real verification pages. Needs `npm ci --prefix tests`
-# and /usr/bin/chromium (tests/setup.sh installs both).
+# The server half beyond `cargo test --workspace`: openid-client (npm, a client no one here wrote)
+# and the project's own clients (the JS package, the Python wheel in .venv, the CLI) log in against
+# deviceflow-server while headless Chromium approves and denies through the real verification
+# pages. Needs `npm ci --prefix tests` and /usr/bin/chromium (tests/setup.sh installs both); the
+# Python and CLI checks say SKIPPED when their build is missing (tests/run.sh builds both first).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ ! -d tests/node_modules/openid-client ] || [ ! -x /usr/bin/chromium ]; then
