@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
                   People get the address, the code and a QR code on stderr; agents pass --json and \
                   read NDJSON from stdout. Tokens are kept per profile in the OS keyring or a 0600 \
                   file, and never printed except by `deviceflow token`.",
-    after_help = exit::HELP
+    after_help = format!("{}\n\n{ENV_HELP}", exit::HELP)
 )]
 pub struct Cli {
     /// Machine-readable output: NDJSON on stdout, one object per line.
@@ -27,9 +27,33 @@ pub struct Cli {
         env = "DEVICEFLOW_PROFILE"
     )]
     pub profile: String,
+    /// Deadline of each HTTP request in seconds (decimals allowed), covering connect,
+    /// sending, the response headers and the whole body; the core retries failed
+    /// requests with backoff.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        default_value = "30",
+        env = "DEVICEFLOW_HTTP_TIMEOUT",
+        value_parser = crate::settings::parse_http_timeout
+    )]
+    pub http_timeout: std::time::Duration,
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The environment, after the exit statuses in `--help`.
+const ENV_HELP: &str = "\
+Environment:
+  DEVICEFLOW_CONFIG_DIR     where profiles are kept (default: ~/.config/deviceflow)
+  DEVICEFLOW_PROFILE        as --profile
+  DEVICEFLOW_CLIENT_ID      as --client-id (login)
+  DEVICEFLOW_CLIENT_SECRET  the client secret, if the client has one (login)
+  DEVICEFLOW_HTTP_TIMEOUT   as --http-timeout
+  DEVICEFLOW_TIMING         for tests: the core's retries and limits as JSON, e.g.
+                            {\"request_retries\":1,\"retry_base_ms\":100,\"max_transient_failures\":2}
+  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY   honoured (never for loopback hosts)";
 
 #[derive(Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once

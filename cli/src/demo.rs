@@ -19,7 +19,7 @@ use {
     crate::transport::Transport,
     deviceflow::display::clean_text,
     deviceflow::{
-        Client, Config, Refresh, RefreshConfig, Revocation, RevocationConfig, Timing, TokenTypeHint,
+        Client, Config, Refresh, RefreshConfig, Revocation, RevocationConfig, TokenTypeHint,
     },
     serde_json::json,
     std::time::Duration,
@@ -223,7 +223,7 @@ pub fn demo(args: DemoArgs, profile: &str, json: bool) -> Result<(), CliError> {
                 token_endpoint: p.token_endpoint.clone(),
                 refresh_token: rt,
                 scope: None,
-                timing: Timing::default(),
+                timing: crate::settings::timing(),
             },
             clock.now(),
         )?;
@@ -255,7 +255,7 @@ pub fn demo(args: DemoArgs, profile: &str, json: bool) -> Result<(), CliError> {
                     revocation_endpoint: endpoint.clone(),
                     token: rt,
                     token_type_hint: Some(TokenTypeHint::RefreshToken),
-                    timing: Timing::default(),
+                    timing: crate::settings::timing(),
                 },
                 clock.now(),
             )?;

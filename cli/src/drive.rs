@@ -5,14 +5,19 @@ use crate::clock::Clock;
 use crate::interrupt;
 use crate::transport::Transport;
 use deviceflow::{
-    Action, Discovery, FlowError, HttpResponse, MisuseError, Prompt, Refresh, RequestId,
-    Revocation, Timestamp, TransportError, WaitReason,
+    Action, Discovery, FlowError, HttpRequest, HttpResponse, MisuseError, Prompt, Refresh,
+    RequestId, Revocation, Timestamp, TransportError, WaitReason,
 };
+use std::sync::mpsc;
 use std::time::Duration;
 
 /// The sans-IO surface every core operation shares.
 pub trait Operation {
     type Output;
+    /// Whether Ctrl-C may abandon a request in flight. Not a refresh: the server may
+    /// already have rotated the refresh token, and only its answer carries the new one
+    /// (the request still ends by its deadline).
+    const ABANDON_ON_INTERRUPT: bool = true;
     fn poll_action(&mut self, now: Timestamp) -> Action<Self::Output>;
     fn handle_response(
         &mut self,
@@ -30,9 +35,10 @@ pub trait Operation {
 }
 
 macro_rules! operation {
-    ($ty:ty, $out:ty) => {
+    ($ty:ty, $out:ty $(, abandon_on_interrupt = $abandon:expr)?) => {
         impl Operation for $ty {
             type Output = $out;
+            $(const ABANDON_ON_INTERRUPT: bool = $abandon;)?
             fn poll_action(&mut self, now: Timestamp) -> Action<$out> {
                 <$ty>::poll_action(self, now)
             }
@@ -60,7 +66,7 @@ macro_rules! operation {
 }
 operation!(deviceflow::DeviceFlow, deviceflow::TokenSet);
 operation!(Discovery, deviceflow::ServerMetadata);
-operation!(Refresh, deviceflow::TokenSet);
+operation!(Refresh, deviceflow::TokenSet, abandon_on_interrupt = false);
 operation!(Revocation, deviceflow::Revoked);
 
 /// What the loop reports to its observer while it runs.
@@ -96,11 +102,22 @@ pub fn run<O: Operation>(
         match op.poll_action(now) {
             Action::Send(req) => {
                 observe(Event::Sending);
-                let result = transport.send(&req);
+                let id = req.id;
+                let sent = if O::ABANDON_ON_INTERRUPT {
+                    send_interruptibly(transport, req)
+                } else {
+                    Some(transport.send(&req))
+                };
+                let Some(result) = sent else {
+                    // Ctrl-C while the request was in flight: the core cancels, and
+                    // refuses the answer should it still come (it is not awaited).
+                    let _ = op.cancel(clock.now());
+                    continue;
+                };
                 let now = clock.now();
                 let fed = match result {
-                    Ok(resp) => op.handle_response(req.id, resp, now),
-                    Err(kind) => op.handle_transport_error(req.id, kind, now),
+                    Ok(resp) => op.handle_response(id, resp, now),
+                    Err(kind) => op.handle_transport_error(id, kind, now),
                 };
                 fed.expect("the request id was just handed out");
             }
@@ -123,6 +140,30 @@ pub fn run<O: Operation>(
             }
             Action::Done(out) => return Ok(out),
             Action::Failed(err) => return Err(err),
+        }
+    }
+}
+
+/// Sends on a worker thread and waits for it, checking for Ctrl-C every 100 ms, so a
+/// server that hangs holds the user no longer than that (the deadline still ends the
+/// request otherwise). `None`: interrupted; the worker is left to finish or to end
+/// with the process.
+fn send_interruptibly(
+    transport: &Transport,
+    req: HttpRequest,
+) -> Option<Result<HttpResponse, TransportError>> {
+    let (tx, rx) = mpsc::channel();
+    let worker = transport.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(worker.send(&req));
+    });
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(result) => return Some(result),
+            Err(mpsc::RecvTimeoutError::Timeout) if interrupt::requested() => return None,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            // The worker panicked: report it like any other failure without an answer.
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Some(Err(TransportError::Other)),
         }
     }
 }

@@ -9,8 +9,7 @@ use crate::store::{check_profile_name, Profile, Secrets, Store, StoreKind};
 use crate::transport::Transport;
 use deviceflow::display::clean_text;
 use deviceflow::{
-    Client, Refresh, RefreshConfig, Revocation, RevocationConfig, Secret, Timestamp, Timing,
-    TokenTypeHint,
+    Client, Refresh, RefreshConfig, Revocation, RevocationConfig, Secret, Timestamp, TokenTypeHint,
 };
 use serde_json::json;
 
@@ -57,7 +56,7 @@ fn refresh_now(store: &Store, profile: &Profile, secrets: &mut Secrets) -> Resul
             token_endpoint: profile.token_endpoint.clone(),
             refresh_token,
             scope: None,
-            timing: Timing::default(),
+            timing: crate::settings::timing(),
         },
         clock.now(),
     )?;
@@ -325,7 +324,7 @@ fn revoke_all(profile: &Profile, secrets: &Secrets, endpoint: &str) -> Result<()
                 revocation_endpoint: endpoint.to_owned(),
                 token,
                 token_type_hint: Some(hint),
-                timing: Timing::default(),
+                timing: crate::settings::timing(),
             },
             clock.now(),
         )?;

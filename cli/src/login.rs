@@ -67,7 +67,9 @@ pub fn login(
     let transport = Transport::new();
     let term = Term::detect();
     let client_secret = plan.config.client.client_secret.clone();
-    let mut flow = DeviceFlow::new(plan.config.clone(), clock.now())?;
+    let mut config = plan.config.clone();
+    config.timing = crate::settings::timing();
+    let mut flow = DeviceFlow::new(config, clock.now())?;
 
     let mut expires_at = None;
     let mut polls = 0u32;
@@ -302,7 +304,8 @@ mod tests {
         .unwrap();
         assert_eq!(
             account_name(&tokens).as_deref(),
-            Some("Ada[31m <ada@example.com>")
+            Some("Ada <ada@example.com>"),
+            "the whole escape sequence goes, not just ESC"
         );
     }
 }

@@ -15,6 +15,7 @@ mod lifecycle;
 mod login;
 mod ndjson;
 mod plan;
+mod settings;
 mod store;
 mod transport;
 
@@ -27,7 +28,7 @@ fn main() {
     interrupt::install();
     let json = cli.json;
     let profile = cli.profile.clone();
-    let result = match cli.command {
+    let result = settings::configure(cli.http_timeout).and_then(|()| match cli.command {
         Command::Login(a) => login::run(a, &profile, json),
         Command::Status => lifecycle::status(&profile, json),
         Command::Token(a) => lifecycle::token(&profile, json, a.min_valid),
@@ -35,7 +36,7 @@ fn main() {
         Command::Logout(a) => lifecycle::logout(&profile, json, a.force),
         Command::Serve(a) => demo::serve(a, json),
         Command::Demo(a) => demo::demo(a, &profile, json),
-    };
+    });
     match result {
         Ok(()) => std::process::exit(exit::OK),
         Err(e) => {

@@ -1,33 +1,48 @@
 //! The blocking HTTP transport: performs the requests the core hands out.
 //!
 //! TLS verification is always on (rustls with the webpki roots). Every request has
-//! a timeout. Proxy environment variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+//! one deadline covering connect, send, the response head and the whole body
+//! (`--http-timeout`, default 30 s; connecting alone gets at most 10 s of it).
+//! Proxy environment variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
 //! `NO_PROXY`) are honoured, except for loopback hosts, which are always reached
 //! directly. Redirects are not followed: OAuth endpoints answer directly, and a
-//! redirected POST would lose its body. Bodies are read up to [`MAX_BODY_BYTES`];
-//! the core refuses anything over its own, smaller limit.
+//! redirected POST would lose its body (the 3xx goes to the core, which refuses it).
+//! Bodies are read up to one byte past the core's `max_body_bytes`, so an oversized
+//! body is refused by the core without being read whole. No `Accept-Encoding` is sent
+//! and nothing is inflated (ureq's `gzip` feature is off): a compressed body reaches
+//! the core as the bytes it is (not JSON: refused), under the same cap.
 
+use crate::settings;
 use deviceflow::{Header, HttpRequest, HttpResponse, Method, TransportError};
 use std::io::Read;
 use std::time::Duration;
 use ureq::Agent;
 
-/// Upper bound on what is read from any response body.
-pub const MAX_BODY_BYTES: u64 = 1024 * 1024;
-/// Whole-request deadline (connect, send, receive headers and body).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Upper bound on the time spent connecting, within the request deadline.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest response head read (status line and headers).
+const MAX_HEADER_BYTES: usize = 64 * 1024;
 
+#[derive(Clone)]
 pub struct Transport {
     proxied: Agent,
     direct: Agent,
+    /// Most bytes read from one body.
+    body_cap: u64,
 }
 
 impl Transport {
+    /// With the process settings (`--http-timeout`, the core's `max_body_bytes`).
     pub fn new() -> Self {
+        let s = settings::get();
+        Transport::with(s.http_timeout, s.timing.max_body_bytes)
+    }
+
+    pub fn with(timeout: Duration, max_body_bytes: usize) -> Self {
         Transport {
-            proxied: agent(ureq::Proxy::try_from_env()),
-            direct: agent(None),
+            proxied: agent(ureq::Proxy::try_from_env(), timeout),
+            direct: agent(None, timeout),
+            body_cap: (max_body_bytes as u64).saturating_add(1),
         }
     }
 
@@ -64,21 +79,25 @@ impl Transport {
         let mut body = Vec::new();
         resp.body_mut()
             .as_reader()
-            .take(MAX_BODY_BYTES)
+            .take(self.body_cap)
             .read_to_end(&mut body)
             .map_err(|e| classify_io(&e))?;
         Ok(HttpResponse::new(status, headers, body))
     }
 }
 
-fn agent(proxy: Option<ureq::Proxy>) -> Agent {
+fn agent(proxy: Option<ureq::Proxy>, timeout: Duration) -> Agent {
     Agent::config_builder()
         .proxy(proxy)
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)
-        .timeout_global(Some(REQUEST_TIMEOUT))
-        .timeout_connect(Some(CONNECT_TIMEOUT))
+        .max_response_header_size(MAX_HEADER_BYTES)
+        // Ask for the body as it is; should ureq's `gzip` feature ever be on, what it
+        // inflates still stops at `body_cap`.
+        .accept_encoding(ureq::config::AutoHeaderValue::None)
+        .timeout_global(Some(timeout))
+        .timeout_connect(Some(CONNECT_TIMEOUT.min(timeout)))
         .user_agent(concat!("deviceflow-cli/", env!("CARGO_PKG_VERSION")))
         .build()
         .into()
@@ -136,6 +155,52 @@ mod tests {
         assert!(is_loopback_url("http://127.0.0.1:8080/token"));
         assert!(is_loopback_url("http://localhost/x"));
         assert!(!is_loopback_url("https://login.example.com/token"));
+    }
+
+    /// Answers one request with `head` followed by `body`, then closes.
+    fn one_shot(head: &'static str, body: Vec<u8>) -> String {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        });
+        format!("http://{addr}/")
+    }
+
+    fn get(url: String) -> HttpRequest {
+        HttpRequest {
+            id: deviceflow::RequestId(1),
+            method: Method::Get,
+            url,
+            headers: vec![],
+            body: vec![],
+        }
+    }
+
+    #[test]
+    fn bodies_stop_one_byte_past_the_limit_and_redirects_stay() {
+        let t = Transport::with(Duration::from_secs(5), 100);
+        let url = one_shot(
+            "HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\n",
+            vec![b' '; 1_000_000],
+        );
+        assert_eq!(t.send(&get(url)).unwrap().body.len(), 101);
+        let url = one_shot(
+            "HTTP/1.1 307 X\r\nlocation: http://127.0.0.1:9/elsewhere\r\ncontent-length: 0\r\n\r\n",
+            vec![],
+        );
+        assert_eq!(t.send(&get(url)).unwrap().status, 307);
+        // A gzip body is handed over as it came, not inflated.
+        let url = one_shot(
+            "HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 4\r\n\r\n",
+            vec![0x1f, 0x8b, 8, 0],
+        );
+        assert_eq!(t.send(&get(url)).unwrap().body, vec![0x1f, 0x8b, 8, 0]);
     }
 
     #[test]

@@ -30,6 +30,66 @@ pub fn node_ready() -> bool {
     node && modules
 }
 
+/// `node` on PATH (enough for `tests/hostile/server.mjs`, which needs no packages).
+pub fn node_available() -> bool {
+    let ok = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: the hostile-server suite needs `node` on PATH"
+        );
+    }
+    ok
+}
+
+/// The shared hostile-server suite (`tests/hostile/server.mjs`): what its ready line says.
+pub struct Hostile {
+    child: Child,
+    _stdin: ChildStdin,
+    pub base: String,
+    /// `client_id`, `timeout_ms`, `timing`, `budget_ms`.
+    pub options: Value,
+    /// `{name, about, expect: [code, ...]}` per case.
+    pub cases: Vec<Value>,
+}
+
+impl Hostile {
+    pub fn start() -> Hostile {
+        let mut child = Command::new("node")
+            .arg(repo().join("tests/hostile/server.mjs"))
+            .env("MAX_LIFETIME", "240")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn node tests/hostile/server.mjs");
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("hostile server ready line ({e}): {line:?}"));
+        Hostile {
+            child,
+            _stdin: stdin,
+            base: v["base"].as_str().expect("base").to_owned(),
+            options: v["options"].clone(),
+            cases: v["cases"].as_array().expect("cases").clone(),
+        }
+    }
+}
+
+impl Drop for Hostile {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub struct Provider {
     child: Child,
     _stdin: ChildStdin,
@@ -122,6 +182,8 @@ pub fn cli(home: &Home) -> Command {
         "DEVICEFLOW_CLIENT_SECRET",
         "DEVICEFLOW_CLIENT_ID",
         "DEVICEFLOW_PROFILE",
+        "DEVICEFLOW_HTTP_TIMEOUT",
+        "DEVICEFLOW_TIMING",
         "DISPLAY",
         "WAYLAND_DISPLAY",
     ] {
