@@ -169,7 +169,7 @@ pub fn parse_url(url: &str) -> Result<UrlParts<'_>, String> {
 /// (RFC 6761 §6.3), `127.0.0.0/8` and `::1` as IP literals. A DNS name that
 /// merely starts with `127.` is not one.
 pub fn is_loopback_host(host: &str) -> bool {
-    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    let h = host.to_ascii_lowercase();
     if h == "localhost" || h.ends_with(".localhost") {
         return true;
     }
@@ -229,6 +229,8 @@ mod tests {
         assert!(check_secure_url("http:/\u{45e}").is_err()); // fuzz finding: no panic
         assert!(check_secure_url("https://example.com:80x/").is_err());
         assert!(check_secure_url("http://[::1/").is_err());
+        assert!(check_secure_url("http://127.0.0.1./x").is_err()); // a DNS name, not the IP
+        assert!(check_secure_url("http://a.localhost/x").is_ok());
         let p = parse_url("https://Login.Example.com:8443/device?x=1").unwrap();
         assert_eq!(p.host, "Login.Example.com");
         assert_eq!(p.origin, "https://Login.Example.com:8443");
