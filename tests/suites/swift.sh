@@ -5,7 +5,8 @@
 # driver as the DeviceFlowKit module, and runs the checks: every tests/vectors/*.json,
 # errors, redaction, the panic guard, task cancellation, and login/refresh/revoke/deny
 # end to end against node-oidc-provider (which runs on the host; the chroot shares the
-# network, and approvals are handed over through files, see E2e.swift).
+# network, and approvals are handed over through files, see E2e.swift), and every case of
+# the hostile-server suite (tests/hostile/server.mjs, also on the host, see Hostile.swift).
 # If the chroot cannot be built here, this prints SKIPPED with the reason and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -46,11 +47,13 @@ bash bindings/uniffi/build.sh swift
 # --- the real authorization server on the host, and a file-based approver for the chroot
 WORK=$ROOT/bindings/uniffi/build/swift-e2e
 rm -rf "$WORK" && mkdir -p "$WORK/handoff"
-PROVIDER_PID="" APPROVER_PID=""
+PROVIDER_PID="" APPROVER_PID="" HOSTILE_PID=""
 cleanup() {
   [ -n "$APPROVER_PID" ] && kill "$APPROVER_PID" 2>/dev/null || true
   exec 3>&- 2>/dev/null || true
+  exec 4>&- 2>/dev/null || true
   [ -n "$PROVIDER_PID" ] && kill "$PROVIDER_PID" 2>/dev/null || true
+  [ -n "$HOSTILE_PID" ] && kill "$HOSTILE_PID" 2>/dev/null || true
 }
 trap cleanup EXIT
 E2E_ENV=()
@@ -80,6 +83,20 @@ else
   echo "note: node or tests/node_modules missing: the Swift e2e checks are off" >&2
 fi
 
+# --- the hostile-server suite (tests/hostile/server.mjs) on the host; the checks read its JSON line from a file
+HOSTILE_ENV=()
+if command -v node >/dev/null; then
+  mkfifo "$WORK/hostile.in"
+  MAX_LIFETIME=300 node tests/hostile/server.mjs <"$WORK/hostile.in" >"$WORK/hostile.json" 2>"$WORK/hostile.err" 3>&- &
+  HOSTILE_PID=$!
+  exec 4>"$WORK/hostile.in" # server.mjs stops on stdin EOF: when fd 4 closes (cleanup, or this script dying)
+  for _ in $(seq 100); do [ -s "$WORK/hostile.json" ] && break; sleep 0.1; done
+  grep -q '"base":"http' "$WORK/hostile.json" || { echo "tests/hostile/server.mjs did not start, see $WORK/hostile.err" >&2; exit 1; }
+  HOSTILE_ENV=(DEVICEFLOW_HOSTILE_FILE=/src/bindings/uniffi/build/swift-e2e/hostile.json)
+else
+  echo "note: node missing: the Swift hostile-server checks are off" >&2
+fi
+
 # A private mount namespace: /proc and the repo (at /src) are mounted for this command only.
 unshare -m --propagation private bash -c '
   SR=$1; ROOT=$2; shift 2
@@ -87,4 +104,4 @@ unshare -m --propagation private bash -c '
   mount -t proc proc "$SR/proc"
   mount --bind "$ROOT" "$SR/src"
   exec chroot "$SR" env -i PATH=/usr/bin:/bin HOME=/root "$@" /bin/bash /src/bindings/uniffi/swift/check.sh /src
-' bash "$SR" "$ROOT" "${E2E_ENV[@]}" </dev/null
+' bash "$SR" "$ROOT" "${E2E_ENV[@]}" "${HOSTILE_ENV[@]}" </dev/null

@@ -2,7 +2,8 @@ import DeviceFlowKit
 import Foundation
 
 // A plain test runner (no XCTest needed): one line per check, `N passed, N failed` last.
-// Usage: DeviceFlowChecks <repo root>   (env DEVICEFLOW_E2E_ISSUER + DEVICEFLOW_E2E_DIR turn on the e2e checks)
+// Usage: DeviceFlowChecks <repo root>   (env DEVICEFLOW_E2E_ISSUER + DEVICEFLOW_E2E_DIR turn on the e2e checks,
+// DEVICEFLOW_HOSTILE_FILE (the JSON line of tests/hostile/server.mjs) the hostile-server checks)
 
 setvbuf(stdout, nil, _IOLBF, 0) // progress stays visible through pipes
 
@@ -42,6 +43,11 @@ if let issuer = ProcessInfo.processInfo.environment["DEVICEFLOW_E2E_ISSUER"],
     await E2e.all(checks, issuer: issuer, handoff: URL(fileURLWithPath: dir))
 } else {
     print("(e2e checks off: DEVICEFLOW_E2E_ISSUER not set)")
+}
+if let file = ProcessInfo.processInfo.environment["DEVICEFLOW_HOSTILE_FILE"] {
+    await Hostile.all(checks, file: URL(fileURLWithPath: file))
+} else {
+    print("(hostile checks off: DEVICEFLOW_HOSTILE_FILE not set)")
 }
 
 print("\(checks.passed) passed, \(checks.failed) failed")

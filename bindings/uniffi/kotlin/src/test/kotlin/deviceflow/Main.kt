@@ -36,7 +36,7 @@ inline fun <reified E : Throwable> expectThrows(body: () -> Unit): E {
     throw AssertionError("expected ${E::class.simpleName}, nothing thrown")
 }
 
-/** Usage: MainKt <repo root> [--no-e2e] */
+/** Usage: MainKt <repo root> [--no-e2e] [--no-hostile] */
 fun main(args: Array<String>) {
     val root = File(args.getOrElse(0) { "." }).absoluteFile
     val checks = Checks()
@@ -52,6 +52,7 @@ fun main(args: Array<String>) {
 
     Unit.run { UnitChecks.all(checks) }
     if ("--no-e2e" !in args) E2e.all(checks, root)
+    if ("--no-hostile" !in args) Hostile.all(checks, root)
 
     println("${checks.passed} passed, ${checks.failed} failed")
     System.exit(if (checks.failed == 0 && checks.passed > 0) 0 else 1)

@@ -100,7 +100,7 @@ object Vectors {
         else -> error("unknown client_auth $v")
     }
 
-    private fun timing(v: Any?): Timing? {
+    fun timing(v: Any?): Timing? {
         val t = v as Map<String, Any?>? ?: return null
         fun n(k: String) = t[k]?.let { u64(it) }
         return Timing(
