@@ -118,6 +118,7 @@ def slow_server() -> Iterator[str]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+    server.server_close()
 
 
 def test_cancel_during_a_blocking_request(slow_server: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import shutil
+import socket
 import ssl
 import subprocess
 import threading
@@ -42,6 +43,77 @@ def serve(handler: Callable[[http.server.BaseHTTPRequestHandler], None],
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+    server.server_close()
+
+
+def raw_server(handler: Callable[[socket.socket], None], scheme: str = "http") -> Iterator[str]:
+    """A TCP server for one iteration of a for loop: ``handler(conn)`` after the request
+    head arrived (or at once for https: nothing is ever read there); yields its base URL."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve_one(conn: socket.socket) -> None:
+        with conn:
+            try:
+                if scheme == "http":
+                    conn.recv(65536)
+                handler(conn)
+            except OSError:
+                pass
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"{scheme}://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    listener.close()
+
+
+def transport_error(base: str, timeout: float) -> tuple[TransportError, float]:
+    """The TransportError of one request to ``base`` and how long it took."""
+    request = df.DeviceFlow(client_id="c", device_authorization_endpoint=f"{base}/d",
+                            token_endpoint=f"{base}/t").poll_action().request
+    started = time.monotonic()
+    with pytest.raises(TransportError) as e:
+        UrllibTransport()(request, timeout)
+    return e.value, time.monotonic() - started
+
+
+def test_the_deadline_covers_trickling_headers() -> None:
+    """A socket timeout alone bounds each recv: one byte every 100 ms would never end."""
+    def trickle(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        for _ in range(100):
+            conn.sendall(b"x")
+            time.sleep(0.1)
+
+    for base in raw_server(trickle):
+        error, took = transport_error(base, 0.5)
+        assert error.kind == "timeout" and 0.45 < took < 0.9, (error.kind, took)
+
+
+def test_the_deadline_covers_the_tls_handshake() -> None:
+    for base in raw_server(lambda conn: time.sleep(5), scheme="https"):
+        error, took = transport_error(base, 0.5)
+        assert error.kind == "timeout" and 0.45 < took < 0.9, (error.kind, took)
+
+
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 200 OK\r\ncontent-type: appl",  # cut off inside the headers
+    b"HTTP/1.1 200 OK\r\n",  # no end of the headers
+    b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n{\"device_c",  # a short body
+])
+def test_a_cut_off_response_is_a_read_error(answer: bytes) -> None:
+    for base in raw_server(lambda conn: conn.sendall(answer)):
+        error, took = transport_error(base, 2.0)
+        assert error.kind == "io" and took < 1, (error.kind, took)
 
 
 def login(base: str, timeout: float = 1.0, **extra):

@@ -7,10 +7,17 @@ adapter imports its library when it is created.
 
 Redirects are never followed and bodies are bounded, as in the default transport.
 Keep TLS verification on in the client you pass (it is on by default in both).
+
+Deadlines: ``AsyncHttpxTransport`` ends every request by its ``timeout``, as the default
+transport does. The sync adapters cannot: httpx's and requests' timeouts bound each
+network operation (the connect, each read), so a server that sends its response a
+byte at a time can hold a request far longer than ``timeout``. Against servers you do
+not trust, prefer the default transport (or ``AsyncHttpxTransport``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, Dict
 
@@ -81,6 +88,14 @@ class AsyncHttpxTransport:
         self._limit = max_body_bytes
 
     async def __call__(self, request: HttpRequest, timeout: float = DEFAULT_TIMEOUT) -> Response:
+        # httpx's timeout bounds each read, not the request (a server trickling its headers
+        # would keep it waiting for ever): the whole request runs under one deadline.
+        try:
+            return await asyncio.wait_for(self._fetch(request, timeout), timeout)
+        except asyncio.TimeoutError as e:  # httpx's own timeouts are httpx.TimeoutException
+            raise TransportError("timeout", "the request took longer than the timeout") from e
+
+    async def _fetch(self, request: HttpRequest, timeout: float) -> Response:
         deadline = time.monotonic() + timeout
         try:
             async with self._client.stream(**_request_args(request), timeout=timeout,
