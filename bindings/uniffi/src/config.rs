@@ -4,7 +4,6 @@
 
 use crate::error::{guard, FlowError};
 use deviceflow as core;
-use std::fmt;
 
 /// How the client authenticates (RFC 6749 §2.3.1). `Public` is the core's `none`
 /// (renamed: Swift's `.none` would clash with `Optional.none`).
@@ -231,33 +230,14 @@ pub fn provider_config(
 }
 
 // Redaction: print through the core types, whose Debug hides every Secret.
-impl fmt::Display for FlowConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", core::Config::from(self))
-    }
-}
-impl fmt::Debug for FlowConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-impl fmt::Display for RefreshConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", core::RefreshConfig::from(self))
-    }
-}
-impl fmt::Debug for RefreshConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-impl fmt::Display for RevocationConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", core::RevocationConfig::from(self))
-    }
-}
-impl fmt::Debug for RevocationConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
+redacted_fmt!(FlowConfig, |c, f| write!(f, "{:?}", core::Config::from(c)));
+redacted_fmt!(RefreshConfig, |c, f| write!(
+    f,
+    "{:?}",
+    core::RefreshConfig::from(c)
+));
+redacted_fmt!(RevocationConfig, |c, f| write!(
+    f,
+    "{:?}",
+    core::RevocationConfig::from(c)
+));

@@ -10,6 +10,24 @@
 // uniffi returns errors by value; FlowError (an Object-as-error) is only built on failure.
 #![allow(clippy::result_large_err)]
 
+/// `Display` and `Debug` from one redacting formatter: uniffi exports both (Kotlin
+/// `toString()`, Swift `description`/`debugDescription`) and they must print the same.
+macro_rules! redacted_fmt {
+    ($ty:ty, |$this:ident, $f:ident| $body:expr) => {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, $f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let $this = self;
+                $body
+            }
+        }
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(self, f)
+            }
+        }
+    };
+}
+
 mod config;
 mod error;
 mod machines;

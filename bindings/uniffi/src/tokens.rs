@@ -3,7 +3,6 @@
 
 use crate::error::{guard, FlowError};
 use deviceflow as core;
-use std::fmt;
 use std::sync::Arc;
 
 /// The result of a login or refresh (RFC 6749 §5.1), expiry made absolute.
@@ -67,13 +66,4 @@ impl TokenSet {
     }
 }
 
-impl fmt::Debug for TokenSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-impl fmt::Display for TokenSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
+redacted_fmt!(TokenSet, |t, f| std::fmt::Debug::fmt(&t.0, f));

@@ -6,7 +6,6 @@
 use crate::error::FlowError;
 use crate::tokens::TokenSet;
 use deviceflow as core;
-use std::fmt;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
@@ -313,51 +312,26 @@ fn core_header(h: &Header) -> core::Header {
     core::Header::new(h.name.clone(), h.value.clone())
 }
 
-impl fmt::Display for Header {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", core_header(self))
-    }
-}
-impl fmt::Debug for Header {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl fmt::Display for HttpRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<_> = self.headers.iter().map(core_header).collect();
-        write!(
-            f,
-            "HttpRequest(id={}, {:?} {}, headers={:?}, body=[redacted {} bytes])",
-            self.id,
-            self.method,
-            self.url,
-            headers,
-            self.body.len()
-        )
-    }
-}
-impl fmt::Debug for HttpRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl fmt::Display for HttpResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<_> = self.headers.iter().map(core_header).collect();
-        write!(
-            f,
-            "HttpResponse(status={}, headers={:?}, body=[redacted {} bytes])",
-            self.status,
-            headers,
-            self.body.len()
-        )
-    }
-}
-impl fmt::Debug for HttpResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
+redacted_fmt!(Header, |h, f| write!(f, "{:?}", core_header(h)));
+redacted_fmt!(HttpRequest, |r, f| {
+    let headers: Vec<_> = r.headers.iter().map(core_header).collect();
+    write!(
+        f,
+        "HttpRequest(id={}, {:?} {}, headers={:?}, body=[redacted {} bytes])",
+        r.id,
+        r.method,
+        r.url,
+        headers,
+        r.body.len()
+    )
+});
+redacted_fmt!(HttpResponse, |r, f| {
+    let headers: Vec<_> = r.headers.iter().map(core_header).collect();
+    write!(
+        f,
+        "HttpResponse(status={}, headers={:?}, body=[redacted {} bytes])",
+        r.status,
+        headers,
+        r.body.len()
+    )
+});
