@@ -7,47 +7,13 @@ use std::sync::Arc;
 use base64::Engine as _;
 use deviceflow_server::engine::Store;
 use deviceflow_server::engine::{
-    AuthMethod, Client, ClientRegistry, ClientRequest, Engine, EngineConfig, EntryError, Params,
-    Random, Response,
+    ClientRequest, Engine, EngineConfig, EntryError, Params, Response,
 };
 use deviceflow_server::store::{MemoryStore, SqliteStore};
 use serde_json::{Map, Value};
 
-struct CounterRng(u64);
-
-impl Random for CounterRng {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(32) {
-            self.0 += 1;
-            let block = deviceflow_server::engine::codes::sha256(&self.0.to_string());
-            chunk.copy_from_slice(&block[..chunk.len()]);
-        }
-    }
-}
-
-fn clients() -> ClientRegistry {
-    let scopes = ["openid", "profile", "offline_access"];
-    let mut no_device = Client::public("no-device", "No device grant", &scopes);
-    no_device.device_grant = false;
-    ClientRegistry::new([
-        Client::public("cli", "Test CLI", &scopes),
-        Client::confidential(
-            "basic",
-            "Basic",
-            AuthMethod::ClientSecretBasic,
-            "basic-secret",
-            &scopes,
-        ),
-        Client::confidential(
-            "post",
-            "Post",
-            AuthMethod::ClientSecretPost,
-            "post-secret",
-            &scopes,
-        ),
-        no_device,
-    ])
-}
+mod fixtures;
+use fixtures::{clients, TestRng};
 
 fn engine<S: Store>(config: &Value, store: S) -> Engine<S> {
     let mut c = EngineConfig::new("https://as.example", [42; 32]);
@@ -168,7 +134,7 @@ fn check_response(name: &str, i: usize, r: &Response, expect: &Map<String, Value
 
 fn run<S: Store>(name: &str, vector: &Value, store: S) {
     let engine = engine(&vector["config"], store);
-    let mut rng = CounterRng(0);
+    let mut rng = TestRng(0);
     let mut vars = HashMap::new();
     let mut counts = HashMap::new();
     let mut device_id: Option<String> = None;

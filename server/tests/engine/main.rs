@@ -11,50 +11,15 @@ mod sqlite;
 
 use std::sync::Arc;
 
-use deviceflow_server::engine::codes::sha256;
 use deviceflow_server::engine::{
-    AuthMethod, Client, ClientRegistry, ClientRequest, Engine, EngineConfig, Params, Random,
-    Response, Store, DEVICE_CODE_GRANT,
+    ClientRequest, Engine, EngineConfig, Params, Response, Store, DEVICE_CODE_GRANT,
 };
 use deviceflow_server::store::MemoryStore;
 use serde_json::Value;
 
-/// A deterministic stand-in for the CSPRNG: SHA-256 of a counter.
-pub struct TestRng(u64);
-
-impl Random for TestRng {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(32) {
-            self.0 += 1;
-            let block = sha256(&self.0.to_string());
-            chunk.copy_from_slice(&block[..chunk.len()]);
-        }
-    }
-}
-
-pub fn clients() -> ClientRegistry {
-    let scopes = ["openid", "profile", "offline_access"];
-    let mut no_device = Client::public("no-device", "No device grant", &scopes);
-    no_device.device_grant = false;
-    ClientRegistry::new([
-        Client::public("cli", "Test CLI", &scopes),
-        Client::confidential(
-            "basic",
-            "Basic",
-            AuthMethod::ClientSecretBasic,
-            "basic-secret",
-            &scopes,
-        ),
-        Client::confidential(
-            "post",
-            "Post",
-            AuthMethod::ClientSecretPost,
-            "post-secret",
-            &scopes,
-        ),
-        no_device,
-    ])
-}
+#[path = "../fixtures/mod.rs"]
+mod fixtures;
+pub use fixtures::{clients, TestRng};
 
 /// An engine with a 5 s interval, 600 s codes and the test clients, plus its RNG.
 pub struct Harness<S: Store = Arc<MemoryStore>> {
