@@ -69,8 +69,8 @@ pub enum Command {
     Refresh,
     /// Revoke the tokens at the server (RFC 7009), then delete them locally.
     Logout(LogoutArgs),
-    /// Run a local authorization server (device flow + verification page) on 127.0.0.1.
-    Serve(crate::demo::ServeArgs),
+    /// Run the authorization server (device flow + verification page): loopback by default.
+    Serve(crate::serve::ServeArgs),
     /// Start a local server and sign in against it: the whole flow on one machine.
     Demo(crate::demo::DemoArgs),
 }

@@ -4,14 +4,12 @@
 use crate::exit::{CliError, FAILURE};
 use crate::store::StoreKind;
 use clap::Args;
-use std::path::PathBuf;
 #[cfg(feature = "server")]
 use {
     crate::args::tri,
     crate::clock::Clock,
     crate::drive,
     crate::human,
-    crate::interrupt,
     crate::login::{self, Presentation},
     crate::ndjson,
     crate::plan::Plan,
@@ -22,27 +20,13 @@ use {
         Client, Config, Refresh, RefreshConfig, Revocation, RevocationConfig, TokenTypeHint,
     },
     serde_json::json,
-    std::time::Duration,
 };
 
 /// The public client every `deviceflow-server` knows.
 #[cfg(feature = "server")]
-const DEMO_CLIENT: &str = "deviceflow-cli";
+pub const DEMO_CLIENT: &str = "deviceflow-cli";
 #[cfg(feature = "server")]
-const DEMO_SCOPE: &str = "openid profile email offline_access";
-
-#[derive(Args)]
-pub struct ServeArgs {
-    /// Port on 127.0.0.1 (0 = any free port).
-    #[arg(long, default_value_t = 8628)]
-    pub port: u16,
-    /// SQLite database file (default: in memory, gone when the server stops).
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
-    /// Polling interval advertised to clients, in seconds.
-    #[arg(long, default_value_t = 5)]
-    pub interval: u64,
-}
+pub const DEMO_SCOPE: &str = "openid profile email offline_access";
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -70,7 +54,7 @@ pub struct DemoArgs {
 }
 
 #[cfg(feature = "server")]
-fn start(
+pub fn start(
     config: deviceflow_server::ServerConfig,
 ) -> Result<deviceflow_server::ServerHandle, CliError> {
     let addr = config.addr;
@@ -81,55 +65,6 @@ fn start(
             FAILURE,
         )
     })
-}
-
-#[cfg(feature = "server")]
-pub fn serve(args: ServeArgs, json: bool) -> Result<(), CliError> {
-    let mut config = deviceflow_server::ServerConfig::on_port(args.port);
-    config.interval_secs = args.interval;
-    config.database = args.db.clone();
-    let server = start(config)?;
-    let issuer = server.issuer().to_owned();
-    if json {
-        ndjson::emit(&[
-            ("status", json!("serving")),
-            ("issuer", json!(issuer)),
-            ("verification_uri", json!(server.verification_uri())),
-            ("client_id", json!(DEMO_CLIENT)),
-        ]);
-    } else {
-        let db = match &args.db {
-            Some(p) => format!("SQLite at {}", p.display()),
-            None => "SQLite in memory: everything is forgotten when it stops".to_owned(),
-        };
-        human::say(&format!(
-            "deviceflow authorization server at {issuer}  ({db})"
-        ));
-        human::say(&format!(
-            "  verification page  {}",
-            server.verification_uri()
-        ));
-        human::say(&format!(
-            "  metadata           {issuer}/.well-known/oauth-authorization-server"
-        ));
-        human::say(&format!(
-            "  public client      {DEMO_CLIENT}  (scopes: {DEMO_SCOPE})"
-        ));
-        human::say("");
-        human::say(&format!(
-            "Sign in from another terminal:\n  deviceflow login --issuer {issuer} --client-id {DEMO_CLIENT} --scope \"{DEMO_SCOPE}\""
-        ));
-        human::say("");
-        human::say("Press Ctrl-C to stop.");
-    }
-    while !interrupt::requested() {
-        interrupt::sleep(Duration::from_secs(3600));
-    }
-    server.shutdown();
-    if !json {
-        human::say("Stopped.");
-    }
-    Ok(())
 }
 
 #[cfg(feature = "server")]
@@ -279,14 +214,9 @@ pub fn demo(args: DemoArgs, profile: &str, json: bool) -> Result<(), CliError> {
 }
 
 #[cfg(not(feature = "server"))]
-pub fn serve(_: ServeArgs, _: bool) -> Result<(), CliError> {
-    Err(CliError::new("unsupported", NO_SERVER, FAILURE))
-}
-
-#[cfg(not(feature = "server"))]
 pub fn demo(_: DemoArgs, _: &str, _: bool) -> Result<(), CliError> {
     Err(CliError::new("unsupported", NO_SERVER, FAILURE))
 }
 
 #[cfg(not(feature = "server"))]
-const NO_SERVER: &str = "this build has no server (rebuild with the default `server` feature)";
+pub const NO_SERVER: &str = "this build has no server (rebuild with the default `server` feature)";

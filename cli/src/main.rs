@@ -15,6 +15,7 @@ mod lifecycle;
 mod login;
 mod ndjson;
 mod plan;
+mod serve;
 mod settings;
 mod store;
 mod transport;
@@ -34,7 +35,7 @@ fn main() {
         Command::Token(a) => lifecycle::token(&profile, json, a.min_valid),
         Command::Refresh => lifecycle::refresh(&profile, json),
         Command::Logout(a) => lifecycle::logout(&profile, json, a.force),
-        Command::Serve(a) => demo::serve(a, json),
+        Command::Serve(a) => serve::serve(a, json),
         Command::Demo(a) => demo::demo(a, &profile, json),
     });
     match result {

@@ -2,6 +2,8 @@
 //!
 //! `cargo run -p deviceflow-server --example serve [-- PORT [INTERVAL_SECS]]`
 //! Prints the issuer on one stdout line, then serves until stdin closes.
+//! `DEVICEFLOW_DB=path`: a SQLite file. `DEVICEFLOW_UNLIMITED_ISSUANCE=1`: no per-source or
+//! per-client issuance limit (for load tests, which issue thousands of codes from one address).
 
 use std::io::Read;
 
@@ -14,6 +16,10 @@ fn main() -> std::io::Result<()> {
     }
     if let Ok(path) = std::env::var("DEVICEFLOW_DB") {
         config.database = Some(path.into());
+    }
+    if std::env::var_os("DEVICEFLOW_UNLIMITED_ISSUANCE").is_some() {
+        config.issuance.per_source = u32::MAX;
+        config.issuance.per_client = u32::MAX;
     }
     let server = deviceflow_server::spawn(config)?;
     println!("{}", server.issuer());

@@ -77,6 +77,8 @@ pub fn approve_via_page(
         ));
     }
 
+    // The session (a signed cookie) now names the request on the confirmation page.
+    let cookie = session_cookie(&confirm).unwrap_or(cookie);
     let decision = if approve { "approve" } else { "deny" };
     let mut done = agent
         .post(&format!("{base}/device/confirm"))
@@ -106,7 +108,9 @@ fn session_cookie(resp: &Response<Body>) -> Option<String> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .filter_map(|v| v.split(';').next())
-        .find(|kv| kv.starts_with("deviceflow_session="))
+        .find(|kv| {
+            kv.starts_with("deviceflow_session=") || kv.starts_with("__Host-deviceflow_session=")
+        })
         .map(str::to_owned)
 }
 

@@ -16,5 +16,7 @@ mod approve;
 
 #[cfg(feature = "approve-client")]
 pub use approve::{approve_via_page, ApproveError, Decision};
-pub use http::{default_clients, serve, spawn, ServerConfig, ServerHandle};
+pub use http::{
+    default_clients, serve, spawn, ConnLimits, IpNet, ServerConfig, ServerHandle, TlsFiles,
+};
 pub use os_random::OsRandom;

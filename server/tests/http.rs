@@ -291,9 +291,9 @@ fn forms_without_the_session_csrf_token_are_refused() {
 }
 
 #[test]
-fn wrong_codes_get_one_generic_message_then_a_limit() {
+fn wrong_codes_get_one_generic_message_then_a_limit_for_that_browser() {
     let mut config = ServerConfig::default();
-    config.limits.failures_per_source = 3;
+    config.limits.failures_per_session = 3;
     let s = spawn(config).unwrap();
     let a = authorize(&s);
     let (cookie, csrf) = open_page(&s, "BBBB-BBBB");
@@ -317,7 +317,19 @@ fn wrong_codes_get_one_generic_message_then_a_limit() {
     }
     let (status, html) = try_code(a["user_code"].as_str().unwrap());
     assert_eq!(status, 429);
-    assert!(html.contains("too many attempts"));
+    assert!(html.contains("Too many wrong codes from this browser"));
+    // Another browser at the same address is not refused.
+    let (cookie2, csrf2) = open_page(&s, "CCCC-CCCC");
+    let r = agent()
+        .post(&url)
+        .header("Cookie", &cookie2)
+        .send_form([
+            ("csrf", csrf2.as_str()),
+            ("username", "v"),
+            ("user_code", a["user_code"].as_str().unwrap()),
+        ])
+        .unwrap();
+    assert_eq!(r.status(), 200);
     s.shutdown();
 }
 

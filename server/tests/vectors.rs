@@ -7,7 +7,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use deviceflow_server::engine::Store;
 use deviceflow_server::engine::{
-    ClientRequest, Engine, EngineConfig, EntryError, Params, Response,
+    ClientRequest, Engine, EngineConfig, Entrant, EntryError, Params, Response,
 };
 use deviceflow_server::store::{MemoryStore, SqliteStore};
 use serde_json::{Map, Value};
@@ -29,6 +29,15 @@ fn engine<S: Store>(config: &Value, store: S) -> Engine<S> {
     }
     if let Some(v) = num("failures_global") {
         c.limits.failures_global = v as u32;
+    }
+    if let Some(v) = num("failures_per_session") {
+        c.limits.failures_per_session = v as u32;
+    }
+    if let Some(v) = num("paced_entry_ms") {
+        c.limits.paced_entry_ms = v as u64;
+    }
+    if let Some(v) = num("breaker_entry_ms") {
+        c.limits.breaker_entry_ms = v as u64;
     }
     if let Some(v) = num("entries_per_code") {
         c.limits.entries_per_code = v as u32;
@@ -163,7 +172,15 @@ fn run<S: Store>(name: &str, vector: &Value, store: S) {
         let result = if let Some(entry) = step.get("enter_code") {
             let input = expand(entry["input"].as_str().unwrap(), &vars);
             let source = entry["source"].as_str().unwrap_or("198.51.100.1");
-            match engine.handle_user_code(&input, source, at) {
+            let mut who = Entrant::new(entry["session"].as_str().unwrap_or(source), source);
+            who.paced = entry["paced"].as_bool().unwrap_or(false);
+            match engine.handle_user_code(&input, &who, at) {
+                Err(EntryError::Pace { delay_ms }) => {
+                    if let Some(want) = expect.get("delay_ms") {
+                        assert_eq!(&Value::from(delay_ms), want, "{name} step {i}");
+                    }
+                    "pace".to_owned()
+                }
                 Ok(p) => {
                     if let Some(want) = expect.get("scopes") {
                         assert_eq!(&serde_json::json!(p.scopes), want, "{name} step {i}");
@@ -196,6 +213,7 @@ fn entry_error(e: &EntryError) -> &'static str {
     match e {
         EntryError::Invalid => "invalid",
         EntryError::TooManyAttempts => "too_many_attempts",
+        EntryError::Pace { .. } => "pace",
         EntryError::Store(_) => "store_error",
     }
 }

@@ -9,7 +9,8 @@ use super::{
 
 impl<S: Store> Engine<S> {
     /// `POST /device_authorization`: authenticates the client (§3.1: confidential clients as at
-    /// the token endpoint), checks the grant is enabled and the scopes allowed, and issues codes.
+    /// the token endpoint), checks the grant is enabled and the scopes allowed, counts the request
+    /// against the [`IssuanceLimits`](super::IssuanceLimits) (429 over them), and issues codes.
     pub fn handle_device_authorization(
         &self,
         req: &ClientRequest,
@@ -34,6 +35,8 @@ impl<S: Store> Engine<S> {
             ));
         }
         let scope = self.granted_scope(client, req.params.get("scope"))?;
+        // Only requests that passed authentication and the scope check count.
+        self.count_issuance(client, &req.source, now_ms)?;
         let cfg = &self.config;
         // A collision of 256-bit device codes is impossible in practice; of user codes, rare.
         for _ in 0..8 {
@@ -53,6 +56,8 @@ impl<S: Store> Engine<S> {
                 last_poll_ms: None,
                 slow_downs: 0,
                 source: req.source.chars().take(64).collect(),
+                redeemed_at_ms: None,
+                sealed_response: None,
             };
             if self.store.insert_device(&record)? {
                 let shown = display_user_code(&user_code);

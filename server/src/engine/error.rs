@@ -3,7 +3,7 @@
 use serde_json::json;
 
 /// An error answered as `{"error": …, "error_description": …}` with HTTP 400 (401 for
-/// `invalid_client`, RFC 6749 §5.2).
+/// `invalid_client`, RFC 6749 §5.2), or a rate limit: HTTP 429 with `Retry-After` and no `error`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {description}")]
 pub struct OAuthError {
@@ -13,6 +13,8 @@ pub struct OAuthError {
     /// Only on `slow_down`: the interval the client should now use, in seconds (a GitHub
     /// extension that some clients read; RFC 8628 clients add 5 s anyway).
     pub interval: Option<u64>,
+    /// Only on a rate limit (HTTP 429): the host sends it as `Retry-After` (seconds).
+    pub retry_after_s: Option<u64>,
 }
 
 impl OAuthError {
@@ -23,6 +25,7 @@ impl OAuthError {
             description: description.into(),
             status,
             interval: None,
+            retry_after_s: None,
         }
     }
 
@@ -66,6 +69,16 @@ impl OAuthError {
     pub fn expired_token() -> Self {
         Self::new("expired_token", "the device code has expired")
     }
+    /// HTTP 429 with `Retry-After: retry_after_s`. Its body has no `error` member: RFC 6749 has no
+    /// code for it, and a client (ours included) reads a 429 without one as transient and
+    /// retries after the delay, while an OAuth `error` would end its login. `code` is
+    /// `rate_limited` for logs only.
+    pub fn rate_limited(retry_after_s: u64, d: impl Into<String>) -> Self {
+        let mut e = Self::new("rate_limited", d);
+        e.status = 429;
+        e.retry_after_s = Some(retry_after_s);
+        e
+    }
 
     pub fn into_response(self) -> super::Response {
         Err(self).into()
@@ -73,6 +86,9 @@ impl OAuthError {
 
     /// The JSON body.
     pub fn body(&self) -> serde_json::Value {
+        if self.status == 429 {
+            return json!({ "error_description": self.description });
+        }
         let mut body = json!({ "error": self.code, "error_description": self.description });
         if let Some(i) = self.interval {
             body["interval"] = json!(i);

@@ -7,6 +7,7 @@ mod authorize;
 pub mod clients;
 pub mod codes;
 pub mod error;
+mod issuance;
 mod issue;
 mod metadata;
 mod params;
@@ -18,6 +19,7 @@ pub mod poll_timing {
 pub mod random;
 mod refresh;
 mod revoke;
+mod seal;
 pub mod store;
 mod token;
 mod userinfo;
@@ -27,12 +29,13 @@ use std::fmt;
 
 pub use clients::{AuthMethod, Client, ClientRegistry};
 pub use error::OAuthError;
+pub use issuance::IssuanceLimits;
 pub use params::Params;
 pub use random::Random;
 pub use store::{
     DeviceRecord, DeviceStatus, Store, StoreError, TokenKind, TokenRecord, TokenState,
 };
-pub use verify::{EntryError, PendingDevice};
+pub use verify::{Entrant, EntryError, PendingDevice};
 
 /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4).
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -54,6 +57,11 @@ pub struct EngineConfig {
     /// Expired device records are kept this long to answer `expired_token` and detect replay.
     pub tombstone_ms: i64,
     pub limits: EntryLimits,
+    /// Rate limits on issuing device codes (per source, per client).
+    pub issuance: IssuanceLimits,
+    /// How long after a redemption the same client presenting the same device code gets the same
+    /// token response again (its first one was lost), while those tokens are still unused.
+    pub redeem_grace_ms: i64,
     /// Key of the user-code HMAC. Losing it only orphans codes that are still pending.
     pub user_code_key: [u8; 32],
 }
@@ -67,6 +75,8 @@ impl fmt::Debug for EngineConfig {
             .field("access_token_ttl_ms", &self.access_token_ttl_ms)
             .field("refresh_idle_ttl_ms", &self.refresh_idle_ttl_ms)
             .field("limits", &self.limits)
+            .field("issuance", &self.issuance)
+            .field("redeem_grace_ms", &self.redeem_grace_ms)
             .field("user_code_key", &"<redacted>")
             .finish()
     }
@@ -84,6 +94,8 @@ impl EngineConfig {
             refresh_absolute_ttl_ms: 365 * 86_400_000,
             tombstone_ms: 3_600_000,
             limits: EntryLimits::default(),
+            issuance: IssuanceLimits::default(),
+            redeem_grace_ms: 60_000,
             user_code_key,
         }
     }
@@ -95,30 +107,36 @@ impl EngineConfig {
 }
 
 /// Brute-force limits on user-code entry (RFC 8628 §5.1). With 20^8 codes and K live ones, each
-/// guess hits with probability K/20^8; these limits bound the guesses.
+/// guess hits with probability K/20^8; these limits bound the guesses without ever letting one
+/// entrant refuse another's right code (see [`Engine::handle_user_code`]).
 #[derive(Clone, Debug)]
 pub struct EntryLimits {
     /// Fixed window over which failures are counted.
     pub window_ms: i64,
-    /// Failed entries allowed per source (IP, session) per window; then every entry is refused.
+    /// Failed entries one browser session may make per window; then that session is refused.
+    pub failures_per_session: u32,
+    /// Failed entries per source (address) per window at full speed; then entries from it are
+    /// paced by `paced_entry_ms`, one at a time.
     pub failures_per_source: u32,
-    /// Failed entries allowed from everyone per window: the circuit breaker.
+    /// Failed entries from everyone per window at full speed; then every entry is paced by
+    /// `breaker_entry_ms` (the circuit breaker slows entry down, it never refuses).
     pub failures_global: u32,
+    pub paced_entry_ms: u64,
+    pub breaker_entry_ms: u64,
     /// Times one user code may be entered over its life (one-time-ish codes, CDFS §6.1.3).
     pub entries_per_code: u32,
-    /// Unknown device codes one source may present per window before all its device-code
-    /// lookups are refused (RFC 8628 §5.2).
-    pub unknown_device_codes_per_source: u32,
 }
 
 impl Default for EntryLimits {
     fn default() -> Self {
         EntryLimits {
             window_ms: 15 * 60_000,
+            failures_per_session: 5,
             failures_per_source: 10,
             failures_global: 1_000,
+            paced_entry_ms: 2_000,
+            breaker_entry_ms: 5_000,
             entries_per_code: 5,
-            unknown_device_codes_per_source: 1_000,
         }
     }
 }
@@ -138,6 +156,8 @@ pub struct ClientRequest {
 pub struct Response {
     pub status: u16,
     pub body: serde_json::Value,
+    /// Set on HTTP 429: the host sends it as `Retry-After` (seconds).
+    pub retry_after_s: Option<u64>,
 }
 
 /// Prints the status and the error code only: a body may carry codes or tokens.
@@ -146,6 +166,7 @@ impl fmt::Debug for Response {
         f.debug_struct("Response")
             .field("status", &self.status)
             .field("error", &self.body.get("error"))
+            .field("retry_after_s", &self.retry_after_s)
             .finish_non_exhaustive()
     }
 }
@@ -153,10 +174,15 @@ impl fmt::Debug for Response {
 impl From<Result<serde_json::Value, OAuthError>> for Response {
     fn from(r: Result<serde_json::Value, OAuthError>) -> Self {
         match r {
-            Ok(body) => Response { status: 200, body },
+            Ok(body) => Response {
+                status: 200,
+                body,
+                retry_after_s: None,
+            },
             Err(e) => Response {
                 status: e.status,
                 body: e.body(),
+                retry_after_s: e.retry_after_s,
             },
         }
     }
@@ -184,7 +210,8 @@ impl<S: Store> Engine<S> {
             .config
             .tombstone_ms
             .max(self.config.device_code_ttl_ms)
-            .max(self.config.limits.window_ms);
+            .max(self.config.limits.window_ms)
+            .max(self.config.issuance.window_ms);
         self.store.purge(now_ms - horizon)
     }
 }

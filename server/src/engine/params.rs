@@ -1,5 +1,7 @@
 //! Form parameters (`application/x-www-form-urlencoded`, RFC 6749 §3.2).
 
+use std::collections::HashSet;
+
 /// Parsed form parameters. Each name appears at most once (RFC 6749 §3.1, §3.2).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Params(Vec<(String, String)>);
@@ -14,16 +16,15 @@ impl std::fmt::Debug for Params {
 }
 
 impl Params {
-    /// Parses a form body. A repeated parameter is an error (`invalid_request`).
+    /// Parses a form body. A repeated parameter is an error (`invalid_request`). Linear in the
+    /// body size: names are checked against a hash set (SipHash, randomly keyed), not each other.
     pub fn parse(body: &[u8]) -> Result<Params, super::OAuthError> {
-        let mut out: Vec<(String, String)> = Vec::new();
-        for (k, v) in form_urlencoded::parse(body) {
-            if out.iter().any(|(name, _)| *name == k) {
-                return Err(super::OAuthError::invalid_request(format!(
-                    "parameter {k} repeated"
-                )));
-            }
-            out.push((k.into_owned(), v.into_owned()));
+        let out: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+        let mut seen = HashSet::with_capacity(out.len());
+        if let Some((k, _)) = out.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+            return Err(super::OAuthError::invalid_request(format!(
+                "parameter {k} repeated"
+            )));
         }
         Ok(Params(out))
     }

@@ -1,14 +1,19 @@
 //! Token polling with the device code (RFC 8628 §3.4-3.5).
 //!
-//! Precedence: client, code lookup, client match, **expiry**, denied, consumed (replay: revoke),
-//! approved (one atomic redemption), and only then timing: `slow_down` applies only while
-//! pending, so it never delays an answer the user already gave.
+//! Precedence: client, code lookup, client match, **expiry**, denied, consumed (the same response
+//! again shortly after a redemption whose response was lost, else replay: revoke), approved (one
+//! atomic redemption), and only then timing: `slow_down` applies only while pending, so it never
+//! delays an answer the user already gave.
 
 use serde_json::Value;
 
 use super::codes::sha256;
 use super::issue::GrantInfo;
-use super::{ClientRequest, DeviceRecord, DeviceStatus, Engine, OAuthError, Random, Store};
+use super::seal;
+use super::{
+    Client, ClientRequest, DeviceRecord, DeviceStatus, Engine, OAuthError, Random, Store,
+    TokenState,
+};
 
 /// The slack allowed below the interval: `min(1 s, interval/5)`. Clients and servers see time in
 /// whole seconds; polls that are really `interval` apart can measure up to ~1 s short.
@@ -39,16 +44,11 @@ impl<S: Store> Engine<S> {
             ));
         }
         let code = req.params.require("device_code")?;
-        // §5.2: a source presenting many unknown device codes is guessing; stop looking up its codes.
-        let window_ms = self.config.limits.window_ms.max(1);
-        let window = now_ms - now_ms.rem_euclid(window_ms);
-        let guess_key = format!("unknown-device-code:{}", req.source);
-        let limit = self.config.limits.unknown_device_codes_per_source;
-        if self.store.counter(&guess_key, window)? >= limit {
-            return Err(OAuthError::invalid_grant("too many unknown device codes"));
-        }
+        // The code is looked up first, so a known code always gets its true answer whatever else
+        // its source presented: guessing a 256-bit code is hopeless (§5.2), and refusing a
+        // source's real codes would only lock out the users behind a shared address. An unknown
+        // code costs one indexed read and writes nothing.
         let Some(device) = self.store.device_by_code(&sha256(code))? else {
-            self.store.bump_counter(&guess_key, window)?;
             return Err(OAuthError::invalid_grant("unknown device_code"));
         };
         if device.client_id != client.client_id {
@@ -63,30 +63,132 @@ impl<S: Store> Engine<S> {
                 "device_code was issued to another client",
             ));
         }
+        // A retry after a lost token response is answered even past the code's expiry: the
+        // user approved in time, and nothing new is issued (see `consumed`).
+        if device.status == DeviceStatus::Consumed {
+            if let Some(body) = self.lost_response(&device, code, now_ms)? {
+                return Ok(body);
+            }
+        }
         if now_ms >= device.expires_at_ms {
             return Err(OAuthError::expired_token());
         }
         match device.status {
             DeviceStatus::Denied => Err(OAuthError::access_denied()),
             DeviceStatus::Consumed => self.replayed(&device),
-            DeviceStatus::Approved => {
-                let subject = device.subject.as_deref().unwrap_or_default();
-                let grant = GrantInfo {
-                    grant_id: &device.id,
-                    scope: &device.scope,
-                    subject,
-                    grant_expires_at_ms: now_ms + self.config.refresh_absolute_ttl_ms,
-                };
-                let minted = self.mint(client, &grant, now_ms, rng);
-                if self.store.redeem(&device.id, &minted.records)? {
-                    Ok(minted.body)
-                } else {
-                    // A concurrent poll redeemed it between our read and now: that is a replay.
-                    self.replayed(&device)
-                }
-            }
+            DeviceStatus::Approved => self.redeem(client, &device, code, now_ms, rng),
             DeviceStatus::Pending => self.pending_poll(&device, now_ms),
         }
+    }
+
+    /// Approved → consumed: mints one token set and stores it with the response body sealed
+    /// under the device code, in one compare-and-set transition.
+    fn redeem(
+        &self,
+        client: &Client,
+        device: &DeviceRecord,
+        code: &str,
+        now_ms: i64,
+        rng: &mut dyn Random,
+    ) -> Result<Value, OAuthError> {
+        let grant = GrantInfo {
+            grant_id: &device.id,
+            scope: &device.scope,
+            subject: device.subject.as_deref().unwrap_or_default(),
+            grant_expires_at_ms: now_ms + self.config.refresh_absolute_ttl_ms,
+        };
+        let minted = self.mint(client, &grant, now_ms, rng);
+        let body = serde_json::to_vec(&minted.body)
+            .map_err(|e| OAuthError::server_error(format!("encoding the response: {e}")))?;
+        let sealed = seal::seal(code, &body, rng);
+        if self
+            .store
+            .redeem(&device.id, &minted.records, now_ms, &sealed)?
+        {
+            return Ok(minted.body);
+        }
+        // A concurrent poll redeemed it between our read and now: answer as for a consumed code,
+        // which is that poll's token set (within the grace period) or a replay. Never a second set.
+        match self.store.device_by_id(&device.id)? {
+            Some(d) if d.status == DeviceStatus::Consumed => self.consumed(&d, code, now_ms),
+            _ => self.replayed(device),
+        }
+    }
+
+    /// A consumed device code presented again by the client it was issued to (the caller has
+    /// checked the client). Within `redeem_grace_ms` of the redemption, while every token of that
+    /// redemption is still active (not refreshed, not revoked, not expired), it is a retry after
+    /// a lost response: the answer is the redemption's own response, byte for byte, opened with
+    /// the presented code. Otherwise it is a replay: `invalid_grant`, and the grant is revoked.
+    ///
+    /// Why this keeps the guarantees of RFC 8628 §5 and RFC 9700 §4.14.2:
+    /// * Nothing new is issued. The answer is the sealed copy of the one token set minted at
+    ///   redemption: no second set, no new token, no longer lifetime. Racing polls still yield
+    ///   exactly one token set.
+    /// * It gives nobody anything the device code did not already give. Whoever presents the
+    ///   code (and authenticates as its client) in the window could equally have polled before
+    ///   the real client and redeemed it; the code is the credential, and it was redeemable for
+    ///   up to `device_code_ttl_ms` before. The window extends that by `redeem_grace_ms` at most,
+    ///   for the same tokens, and a leaked code shared with the real client still trips refresh
+    ///   token reuse detection (RFC 9700 §4.14.2) on the first rotation.
+    /// * Replay detection is unchanged after the window, and ends the window early: once the
+    ///   client has used its refresh token (rotated) or the grant was revoked, a second
+    ///   presentation is a replay again and revokes the grant (as RFC 6749 §4.1.2 asks for
+    ///   authorization codes).
+    /// * The seal key is derived from the device code, which only the client holds. The server
+    ///   keeps `sha256(device_code)`, a different value from which the key cannot be computed,
+    ///   so a leaked database or backup reveals no token.
+    fn consumed(
+        &self,
+        device: &DeviceRecord,
+        code: &str,
+        now_ms: i64,
+    ) -> Result<Value, OAuthError> {
+        match self.lost_response(device, code, now_ms)? {
+            Some(body) => Ok(body),
+            None => self.replayed(device),
+        }
+    }
+
+    /// The redemption's response, if the rules of [`Self::consumed`] allow answering it again.
+    fn lost_response(
+        &self,
+        device: &DeviceRecord,
+        code: &str,
+        now_ms: i64,
+    ) -> Result<Option<Value>, OAuthError> {
+        let (Some(redeemed_at), Some(sealed)) =
+            (device.redeemed_at_ms, device.sealed_response.as_deref())
+        else {
+            return Ok(None);
+        };
+        if now_ms >= redeemed_at.saturating_add(self.config.redeem_grace_ms) {
+            return Ok(None);
+        }
+        let Some(body) =
+            seal::open(code, sealed).and_then(|plain| serde_json::from_slice::<Value>(&plain).ok())
+        else {
+            return Ok(None);
+        };
+        if body.get("access_token").is_none() {
+            return Ok(None);
+        }
+        for name in ["access_token", "refresh_token"] {
+            let Some(token) = body.get(name) else {
+                continue;
+            };
+            let record = match token.as_str() {
+                Some(t) => self.store.token(&sha256(t))?,
+                None => None,
+            };
+            let active = record.is_some_and(|r| {
+                r.grant_id == device.id && r.state == TokenState::Active && now_ms < r.expires_at_ms
+            });
+            if !active {
+                return Ok(None);
+            }
+        }
+        Ok(Some(body))
     }
 
     /// A second redemption: `invalid_grant`, and the first redemption's tokens are revoked.

@@ -38,7 +38,8 @@ impl DeviceStatus {
 }
 
 /// One device authorization (RFC 8628 §3.1-3.2). `id` doubles as the grant id of its tokens.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Its `Debug` shows the length of `sealed_response`, never its bytes.
+#[derive(Clone, PartialEq, Eq)]
 pub struct DeviceRecord {
     pub id: String,
     pub device_code_hash: Digest32,
@@ -55,6 +56,40 @@ pub struct DeviceRecord {
     pub slow_downs: u32,
     /// Where the device authorization request came from (shown on the confirmation page).
     pub source: String,
+    /// When it was redeemed (set with `Consumed`).
+    pub redeemed_at_ms: Option<i64>,
+    /// The token response of the redemption, sealed under a key derived from the device code
+    /// (which the server does not keep): 12-byte nonce ‖ ChaCha20-Poly1305 ciphertext and tag.
+    /// Lets a client whose response was lost get the same answer again (see `engine/seal.rs`).
+    pub sealed_response: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for DeviceRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceRecord")
+            .field("id", &self.id)
+            .field("device_code_hash", &self.device_code_hash)
+            .field("user_code_hash", &self.user_code_hash)
+            .field("client_id", &self.client_id)
+            .field("scope", &self.scope)
+            .field("created_at_ms", &self.created_at_ms)
+            .field("expires_at_ms", &self.expires_at_ms)
+            .field("interval_ms", &self.interval_ms)
+            .field("status", &self.status)
+            .field("subject", &self.subject)
+            .field("last_poll_ms", &self.last_poll_ms)
+            .field("slow_downs", &self.slow_downs)
+            .field("source", &self.source)
+            .field("redeemed_at_ms", &self.redeemed_at_ms)
+            .field(
+                "sealed_response",
+                &self
+                    .sealed_response
+                    .as_ref()
+                    .map(|s| format!("<{} bytes>", s.len())),
+            )
+            .finish()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,8 +176,15 @@ pub trait Store: Send + Sync {
         now_ms: i64,
         slow_down: bool,
     ) -> Result<bool, StoreError>;
-    /// `Approved` → `Consumed` and inserts `tokens`, all or nothing. `Ok(false)` if not approved.
-    fn redeem(&self, id: &str, tokens: &[TokenRecord]) -> Result<bool, StoreError>;
+    /// `Approved` → `Consumed`, recording `redeemed_at_ms` and `sealed_response`, and inserts
+    /// `tokens`, all or nothing. `Ok(false)` if not approved.
+    fn redeem(
+        &self,
+        id: &str,
+        tokens: &[TokenRecord],
+        redeemed_at_ms: i64,
+        sealed_response: &[u8],
+    ) -> Result<bool, StoreError>;
     fn token(&self, hash: &Digest32) -> Result<Option<TokenRecord>, StoreError>;
     /// Marks the active refresh token `old` as `Rotated` and inserts `tokens`, all or nothing.
     /// `Ok(false)` if `old` was not active.
@@ -155,9 +197,14 @@ pub trait Store: Send + Sync {
     fn bump_counter(&self, key: &str, window_start_ms: i64) -> Result<u32, StoreError>;
     /// The count for `key` in the window starting at `window_start_ms` (0 if older or absent).
     fn counter(&self, key: &str, window_start_ms: i64) -> Result<u32, StoreError>;
-    /// Deletes devices that expired before `before_ms`, tokens that expired before it, and
-    /// counters whose window started before it.
+    /// Deletes devices that expired before `before_ms` (with their sealed responses), tokens that
+    /// expired before it, and counters whose window started before it. Never secrets.
     fn purge(&self, before_ms: i64) -> Result<(), StoreError>;
+    /// The secret stored under `name`, storing `fresh` first if there is none, atomically: the
+    /// first caller's value wins and every later caller (process, instance) gets the same one.
+    /// For keys that must outlive a restart and be shared (the user-code HMAC key, the session
+    /// cookie key): pass 32 fresh random bytes each time.
+    fn secret(&self, name: &str, fresh: &[u8; 32]) -> Result<[u8; 32], StoreError>;
 }
 
 /// A shared store (`Arc<SqliteStore>`, `Arc<dyn Store>`) is a store.
@@ -192,8 +239,14 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     ) -> Result<bool, StoreError> {
         (**self).record_poll(id, previous, now_ms, slow_down)
     }
-    fn redeem(&self, id: &str, tokens: &[TokenRecord]) -> Result<bool, StoreError> {
-        (**self).redeem(id, tokens)
+    fn redeem(
+        &self,
+        id: &str,
+        tokens: &[TokenRecord],
+        redeemed_at_ms: i64,
+        sealed_response: &[u8],
+    ) -> Result<bool, StoreError> {
+        (**self).redeem(id, tokens, redeemed_at_ms, sealed_response)
     }
     fn token(&self, h: &Digest32) -> Result<Option<TokenRecord>, StoreError> {
         (**self).token(h)
@@ -215,5 +268,8 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     fn purge(&self, before_ms: i64) -> Result<(), StoreError> {
         (**self).purge(before_ms)
+    }
+    fn secret(&self, name: &str, fresh: &[u8; 32]) -> Result<[u8; 32], StoreError> {
+        (**self).secret(name, fresh)
     }
 }

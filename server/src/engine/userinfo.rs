@@ -13,6 +13,7 @@ impl<S: Store> Engine<S> {
         let invalid = Response {
             status: 401,
             body: json!({ "error": "invalid_token", "error_description": "the access token is invalid" }),
+            retry_after_s: None,
         };
         let Some(token) = authorization
             .and_then(|h| h.trim().split_once(' '))
@@ -30,6 +31,7 @@ impl<S: Store> Engine<S> {
                 Response {
                     status: 200,
                     body: json!({ "sub": t.subject }),
+                    retry_after_s: None,
                 }
             }
             Ok(_) => invalid,

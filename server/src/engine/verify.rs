@@ -21,14 +21,49 @@ pub struct PendingDevice {
     pub source: String,
 }
 
+/// Who is entering a code, by the keys the limits count under, strongest first: the browser
+/// session (never shared with a victim), then the address (shared behind NAT), then everyone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entrant<'a> {
+    /// The browser session's id.
+    pub session: &'a str,
+    /// The address key: an IPv4 address or an IPv6 /64.
+    pub source: &'a str,
+    /// The host has already held this entry for the [`EntryError::Pace`] delay it was given.
+    pub paced: bool,
+}
+
+impl<'a> Entrant<'a> {
+    pub fn new(session: &'a str, source: &'a str) -> Self {
+        Entrant {
+            session,
+            source,
+            paced: false,
+        }
+    }
+
+    /// The same entrant after the host held the entry for its delay.
+    pub fn paced(self) -> Self {
+        Entrant {
+            paced: true,
+            ..self
+        }
+    }
+}
+
 /// Why an entry or a decision was refused. Deliberately coarse: one generic message for wrong,
 /// expired and used codes, so entries don't reveal which codes exist (§5.5).
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EntryError {
     #[error("that code is invalid, expired or already used")]
     Invalid,
+    /// This browser session made too many wrong entries (only its own, never anyone else's).
     #[error("too many attempts; try again later")]
     TooManyAttempts,
+    /// Not checked yet: hold the entry for `delay_ms` in the source's lane (one entry at a time
+    /// per source), then call again with [`Entrant::paced`]. Never a refusal.
+    #[error("entries from here are being slowed down")]
+    Pace { delay_ms: u64 },
     #[error("storage: {0}")]
     Store(String),
 }
@@ -39,28 +74,56 @@ impl From<StoreError> for EntryError {
     }
 }
 
+/// Counter keys, one per limit.
+fn session_key(session: &str) -> String {
+    format!("entry-fail-session:{session}")
+}
+fn source_key(source: &str) -> String {
+    format!("entry-fail:{source}")
+}
+const GLOBAL_KEY: &str = "entry-fail:*";
+
 impl<S: Store> Engine<S> {
-    /// A user typed `input` on the verification page, from `source` (an IP, a session id).
-    /// Failures count per source and globally; a blocked source is refused even a right code.
+    /// A user typed `input` on the verification page (RFC 8628 §5.1).
+    ///
+    /// The rule: a right code is refused only by its own per-code entry cap or by the entrant's
+    /// own session cap; what other sessions did, from other addresses or the same one, can only
+    /// slow an entry down ([`EntryError::Pace`]), never refuse it. Failures count per session,
+    /// per source and globally. Over the source's budget each entry from it is paced
+    /// (`paced_entry_ms`, one at a time per source); over the global budget every entry is
+    /// (`breaker_entry_ms`). The guessing bound this gives is in the server README.
     pub fn handle_user_code(
         &self,
         input: &str,
-        source: &str,
+        who: &Entrant<'_>,
         now_ms: i64,
     ) -> Result<PendingDevice, EntryError> {
         let limits = &self.config.limits;
         let window = now_ms - now_ms.rem_euclid(limits.window_ms.max(1));
-        let source_key = format!("entry-fail:{source}");
-        if self.store.counter(&source_key, window)? >= limits.failures_per_source
-            || self.store.counter("entry-fail:*", window)? >= limits.failures_global
-        {
+        let session = session_key(who.session);
+        if self.store.counter(&session, window)? >= limits.failures_per_session {
             return Err(EntryError::TooManyAttempts);
+        }
+        if !who.paced {
+            let source = self.store.counter(&source_key(who.source), window)?;
+            let global = self.store.counter(GLOBAL_KEY, window)?;
+            let delay_ms = if global >= limits.failures_global {
+                limits.breaker_entry_ms
+            } else if source >= limits.failures_per_source {
+                limits.paced_entry_ms
+            } else {
+                0
+            };
+            if delay_ms > 0 {
+                return Err(EntryError::Pace { delay_ms });
+            }
         }
         match self.lookup_pending(input, now_ms)? {
             Some(found) => Ok(found),
             None => {
-                self.store.bump_counter(&source_key, window)?;
-                self.store.bump_counter("entry-fail:*", window)?;
+                self.store.bump_counter(&session, window)?;
+                self.store.bump_counter(&source_key(who.source), window)?;
+                self.store.bump_counter(GLOBAL_KEY, window)?;
                 Err(EntryError::Invalid)
             }
         }

@@ -75,7 +75,17 @@ pub fn entry_page(csrf: &str, user_code: &str, username: &str, error: Option<&st
 
 /// The explicit confirmation (RFC 8628 §3.3, §5.4): who asks, for what, the code to compare,
 /// when; deny and approve side by side, same size, neither focused.
-pub fn confirm_page(csrf: &str, p: &PendingDevice, username: &str, now_ms: i64) -> String {
+///
+/// `here` is the browser's own network (address key): when the device asked from another one,
+/// the page says so (RFC 10027's proximity signal; a warning, never a block: a TV on Wi-Fi and a
+/// phone on mobile data differ too).
+pub fn confirm_page(
+    csrf: &str,
+    p: &PendingDevice,
+    username: &str,
+    here: &str,
+    now_ms: i64,
+) -> String {
     let scopes: String = p
         .scopes
         .iter()
@@ -87,6 +97,17 @@ pub fn confirm_page(csrf: &str, p: &PendingDevice, username: &str, now_ms: i64) 
         ""
     };
     let ago = (now_ms - p.created_at_ms).max(0) / 1000;
+    let elsewhere = if p.source == here {
+        String::new()
+    } else {
+        format!(
+            "<p class=\"warn\" id=\"other-network\">The device asked from another network \
+             ({}) than this browser ({}). That is normal for a phone on mobile data; if the \
+             device is not in front of you, deny.</p>",
+            escape(&p.source),
+            escape(here)
+        )
+    };
     let body = format!(
         "<h1>Sign in a device to {name}?</h1>\
          <p class=\"warn\"><strong>Only continue if you started this sign-in yourself, on a device \
@@ -96,7 +117,7 @@ pub fn confirm_page(csrf: &str, p: &PendingDevice, username: &str, now_ms: i64) 
          <dl><dt>App</dt><dd>{name}{claimed} <span class=\"muted\">({client_id})</span></dd>\
          <dt>Access</dt><dd><ul>{scopes}</ul></dd>\
          <dt>Requested</dt><dd>{when} ({ago} s ago) from {source}</dd>\
-         <dt>Signed in as</dt><dd>{user}</dd></dl>\
+         <dt>Signed in as</dt><dd>{user}</dd></dl>{elsewhere}\
          <form method=\"post\" action=\"/device/confirm\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <div class=\"row\">\

@@ -6,14 +6,17 @@
 //! server.shutdown();
 //! ```
 
+pub mod client_ip;
 mod html;
+mod lanes;
+pub mod listen;
 mod oauth;
 mod pages;
 mod reply;
-mod session;
+pub mod session;
 
 use std::fmt;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -21,11 +24,18 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::oneshot;
 
-use crate::engine::{Client, ClientRegistry, Engine, EngineConfig, EntryLimits, Random, Store};
+pub use client_ip::TrustedProxies;
+pub use ipnet::IpNet;
+pub use listen::ConnLimits;
+
+use crate::engine::{
+    Client, ClientRegistry, Engine, EngineConfig, EntryLimits, IssuanceLimits, Random, Store,
+};
 use crate::store::SqliteStore;
 
 /// The engine as the server holds it: any store behind an `Arc`.
@@ -50,8 +60,27 @@ pub struct ServerConfig {
     pub device_code_ttl_secs: u64,
     pub access_token_ttl_secs: u64,
     pub limits: EntryLimits,
+    /// Device authorizations per source and per client (RFC 8628 §5.2, RFC 10027 rate limits).
+    pub issuance: IssuanceLimits,
+    /// How long a client whose token response was lost may present its device code again and
+    /// get the same response (see the server README).
+    pub redeem_grace_secs: u64,
     /// Largest request body accepted (bytes).
     pub max_body_bytes: usize,
+    /// Serve https with this certificate chain and key (PEM files); `None` = plain http
+    /// (behind a TLS-terminating proxy, or on loopback).
+    pub tls: Option<TlsFiles>,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` name the client (`--trust-proxy`).
+    pub trusted_proxies: Vec<IpNet>,
+    /// Connection caps and timeouts.
+    pub connections: ConnLimits,
+}
+
+/// A PEM certificate chain and its PEM private key.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -66,7 +95,12 @@ impl Default for ServerConfig {
             device_code_ttl_secs: 600,
             access_token_ttl_secs: 3600,
             limits: EntryLimits::default(),
+            issuance: IssuanceLimits::default(),
+            redeem_grace_secs: 60,
             max_body_bytes: 16 * 1024,
+            tls: None,
+            trusted_proxies: Vec::new(),
+            connections: ConnLimits::default(),
         }
     }
 }
@@ -82,6 +116,11 @@ impl fmt::Debug for ServerConfig {
             .field("interval_secs", &self.interval_secs)
             .field("device_code_ttl_secs", &self.device_code_ttl_secs)
             .field("limits", &self.limits)
+            .field("issuance", &self.issuance)
+            .field("redeem_grace_secs", &self.redeem_grace_secs)
+            .field("tls", &self.tls)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("connections", &self.connections)
             .finish_non_exhaustive()
     }
 }
@@ -163,6 +202,27 @@ impl Drop for ServerHandle {
 pub(crate) struct AppState {
     engine: SharedEngine,
     sessions: Arc<session::Sessions>,
+    lanes: Arc<lanes::Lanes>,
+    trusted: Arc<TrustedProxies>,
+}
+
+impl AppState {
+    /// The key limits count the request's client under (see [`client_ip`]).
+    fn source(&self, peer: SocketAddr, headers: &HeaderMap) -> String {
+        client_ip::source_key(self.trusted.client_ip(peer.ip(), headers))
+    }
+
+    /// Runs an engine call on tokio's blocking pool: store calls may block (SQLite's lock).
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&SharedEngine) -> T + Send + 'static,
+    ) -> T {
+        let engine = self.engine.clone();
+        match tokio::task::spawn_blocking(move || f(&engine)).await {
+            Ok(v) => v,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -210,59 +270,81 @@ pub fn spawn(config: ServerConfig) -> io::Result<ServerHandle> {
 }
 
 async fn start(config: ServerConfig) -> io::Result<(ServerHandle, impl Future<Output = ()>)> {
+    let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let local_addr = listener.local_addr()?;
-    let issuer = config
-        .issuer
-        .clone()
-        .unwrap_or_else(|| format!("http://{local_addr}"));
+    let issuer = match &config.issuer {
+        Some(issuer) => issuer.trim_end_matches('/').to_owned(),
+        None if local_addr.ip().is_unspecified() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "listening on every interface needs the issuer: the public URL clients use",
+            ))
+        }
+        None => format!("{scheme}://{local_addr}"),
+    };
     let store: Arc<dyn Store> = match (&config.store, &config.database) {
         (Some(store), _) => store.clone(),
         (None, Some(path)) => Arc::new(SqliteStore::open(path).map_err(io::Error::other)?),
         (None, None) => Arc::new(SqliteStore::in_memory().map_err(io::Error::other)?),
     };
-    let mut key = [0u8; 32];
-    crate::OsRandom.fill(&mut key);
-    let mut engine_config = EngineConfig::new(&issuer, key);
+    // Keys that must outlive the process live in the store: the first instance's key wins.
+    let key = |name: &str| -> io::Result<[u8; 32]> {
+        let mut fresh = [0u8; 32];
+        crate::OsRandom.fill(&mut fresh);
+        store.secret(name, &fresh).map_err(io::Error::other)
+    };
+    let user_code_key = key("user-code-hmac")?;
+    let session_key = key("session-cookie")?;
+    let mut engine_config = EngineConfig::new(&issuer, user_code_key);
     engine_config.interval_ms = config.interval_secs as i64 * 1000;
     engine_config.device_code_ttl_ms = config.device_code_ttl_secs as i64 * 1000;
     engine_config.access_token_ttl_ms = config.access_token_ttl_secs as i64 * 1000;
     engine_config.limits = config.limits.clone();
+    engine_config.issuance = config.issuance.clone();
+    engine_config.redeem_grace_ms = config.redeem_grace_secs as i64 * 1000;
     let engine: SharedEngine = Arc::new(Engine::new(
         engine_config,
         ClientRegistry::new(config.clients.clone()),
         store,
     ));
+    let trusted = Arc::new(TrustedProxies(config.trusted_proxies.clone()));
     let state = AppState {
         engine: engine.clone(),
-        sessions: Arc::default(),
+        sessions: Arc::new(session::Sessions::new(
+            session_key,
+            issuer.starts_with("https://"),
+        )),
+        lanes: Arc::default(),
+        trusted: trusted.clone(),
     };
     let app = router(state, config.max_body_bytes);
+    let listener = listen::Listener {
+        tcp: listener,
+        tls,
+        limits: config.connections.clone().within_file_limit(),
+        uncapped: Arc::new(move |ip| trusted.contains(ip)),
+    };
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let run = {
         let engine = engine.clone();
         async move {
-            let (grace_tx, grace_rx) = oneshot::channel::<()>();
-            let server = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = grace_rx.await;
-            })
-            .into_future();
-            let server = tokio::spawn(server);
             let housekeeping = tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_secs(60)).await;
-                    let _ = engine.handle_housekeeping(now_ms());
+                    let engine = engine.clone();
+                    let _ =
+                        tokio::task::spawn_blocking(move || engine.handle_housekeeping(now_ms()))
+                            .await;
                 }
             });
             // A dropped handle (Err) stops the server as well.
-            let _ = stop_rx.await;
-            let _ = grace_tx.send(());
+            let stop = async move {
+                let _ = stop_rx.await;
+            };
+            listen::run(listener, app, stop, Duration::from_secs(2)).await;
             housekeeping.abort();
-            let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
         }
     };
     let handle = ServerHandle {
@@ -273,6 +355,40 @@ async fn start(config: ServerConfig) -> io::Result<(ServerHandle, impl Future<Ou
         thread: None,
     };
     Ok((handle, run))
+}
+
+/// A TLS acceptor (rustls, ring) for the PEM files; HTTP/1.1 only.
+fn tls_acceptor(files: &TlsFiles) -> io::Result<tokio_rustls::TlsAcceptor> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls::{crypto, ServerConfig};
+    let bad = |what: &str, path: &PathBuf, e: &dyn fmt::Display| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{what} {}: {e}", path.display()),
+        )
+    };
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| bad("TLS certificate", &files.cert, &e))?;
+    if certs.is_empty() {
+        return Err(bad(
+            "TLS certificate",
+            &files.cert,
+            &"no certificate in the file",
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .map_err(|e| bad("TLS private key", &files.key, &e))?;
+    let mut config =
+        ServerConfig::builder_with_provider(Arc::new(crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(io::Error::other)?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| bad("TLS certificate and key", &files.cert, &e))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 fn router(state: AppState, max_body_bytes: usize) -> Router {

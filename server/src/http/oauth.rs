@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap};
 
 use super::reply::{json, Reply};
-use super::{now_ms, AppState};
+use super::{now_ms, AppState, SharedEngine};
 use crate::engine::{ClientRequest, Params, Response};
 use crate::OsRandom;
 
@@ -16,12 +16,14 @@ pub async fn metadata(State(app): State<AppState>) -> Reply {
     json(200, &app.engine.metadata())
 }
 
-/// Parses the form and headers into a [`ClientRequest`] and answers with `handle`.
-fn answer(
+/// Parses the form and headers into a [`ClientRequest`], answers with `handle` on the
+/// blocking pool (the store may block), and adds `Retry-After` when the engine asks for it.
+async fn answer(
+    app: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
     body: &[u8],
-    handle: impl FnOnce(&ClientRequest) -> Response,
+    handle: fn(&SharedEngine, &ClientRequest, i64) -> Response,
 ) -> Reply {
     let params = match Params::parse(body) {
         Ok(p) => p,
@@ -33,10 +35,18 @@ fn answer(
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
-        source: peer.ip().to_string(),
+        source: app.source(peer, headers),
     };
-    let r = handle(&req);
-    json(r.status, &r.body)
+    let r = app
+        .blocking(move |engine| handle(engine, &req, now_ms()))
+        .await;
+    let mut reply = json(r.status, &r.body);
+    if let Some(secs) = r.retry_after_s {
+        reply
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    reply
 }
 
 pub async fn device_authorization(
@@ -45,10 +55,10 @@ pub async fn device_authorization(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    answer(peer, &headers, &body, |req| {
-        app.engine
-            .handle_device_authorization(req, now_ms(), &mut OsRandom)
+    answer(&app, peer, &headers, &body, |e, req, now| {
+        e.handle_device_authorization(req, now, &mut OsRandom)
     })
+    .await
 }
 
 pub async fn token(
@@ -57,9 +67,10 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    answer(peer, &headers, &body, |req| {
-        app.engine.handle_token(req, now_ms(), &mut OsRandom)
+    answer(&app, peer, &headers, &body, |e, req, now| {
+        e.handle_token(req, now, &mut OsRandom)
     })
+    .await
 }
 
 pub async fn revoke(
@@ -68,17 +79,21 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    answer(peer, &headers, &body, |req| {
-        app.engine.handle_revocation(req, now_ms())
+    answer(&app, peer, &headers, &body, |e, req, now| {
+        e.handle_revocation(req, now)
     })
+    .await
 }
 
 /// `GET /userinfo` (Bearer token; RFC 6750 `WWW-Authenticate` on failure).
 pub async fn userinfo(State(app): State<AppState>, headers: HeaderMap) -> Reply {
     let auth = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let r = app.engine.handle_userinfo(auth, now_ms());
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let r = app
+        .blocking(move |engine| engine.handle_userinfo(auth.as_deref(), now_ms()))
+        .await;
     let mut reply = json(r.status, &r.body);
     if r.status == 401 {
         reply.headers_mut().insert(

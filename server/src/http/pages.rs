@@ -2,6 +2,7 @@
 //! `?user_code=`), `POST /device` (code → confirmation), `POST /device/confirm` (approve/deny).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
@@ -9,15 +10,16 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 
 use super::html::{confirm_page, done_page, entry_page, forbidden_page};
 use super::reply::{html, see_other, Reply};
+use super::session::Session;
 use super::{now_ms, AppState};
-use crate::engine::{EntryError, Params};
+use crate::engine::{Entrant, EntryError, Params};
 use crate::OsRandom;
 
 /// `GET /device[?user_code=…]`. A code in the URL is moved into the session and the browser is
 /// sent to the bare URL (303), so the code doesn't stay in history or Referer (RFC 9700 §4.3).
 pub async fn entry(State(app): State<AppState>, uri: Uri, headers: HeaderMap) -> Reply {
     let now = now_ms();
-    let (id, session, set_cookie) = app.sessions.get_or_create(&headers, now, &mut OsRandom);
+    let (mut session, new) = app.sessions.current_or_new(&headers, now, &mut OsRandom);
     let from_url = uri
         .query()
         .and_then(|q| Params::parse(q.as_bytes()).ok())
@@ -25,27 +27,28 @@ pub async fn entry(State(app): State<AppState>, uri: Uri, headers: HeaderMap) ->
             p.get("user_code")
                 .map(|c| c.chars().take(32).collect::<String>())
         });
-    let mut reply = match from_url {
+    match from_url {
         Some(code) => {
-            app.sessions.update(&id, |s| s.prefill = Some(code));
-            see_other("/device")
+            session.prefill = Some(code);
+            app.with_session(see_other("/device"), &session, now)
         }
         None => {
-            let prefill = session.prefill.unwrap_or_default();
-            html(
+            let prefill = session.prefill.clone().unwrap_or_default();
+            let page = html(
                 StatusCode::OK,
                 entry_page(&session.csrf, &prefill, "", None),
-            )
+            );
+            if new {
+                app.with_session(page, &session, now)
+            } else {
+                page
+            }
         }
-    };
-    if let Some(cookie) = set_cookie {
-        reply.headers_mut().insert(header::SET_COOKIE, cookie);
     }
-    reply
 }
 
 /// `POST /device`: a signed-in name and a code. Right code → confirmation; otherwise the form
-/// again with one generic message (or "too many attempts").
+/// again with one generic message (or "too many attempts" for this browser only).
 pub async fn submit(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -54,15 +57,15 @@ pub async fn submit(
 ) -> Reply {
     let now = now_ms();
     let form = Params::parse(&body).unwrap_or_default();
-    let Some((id, session)) = app.verified_form(&headers, &form, now) else {
+    let Some(mut session) = app.verified_form(&headers, &form, now) else {
         return html(StatusCode::FORBIDDEN, forbidden_page());
     };
     let username = form.get("username").unwrap_or("").trim().to_owned();
-    let code = form.get("user_code").unwrap_or("");
+    let code = form.get("user_code").unwrap_or("").to_owned();
     let again = |status, msg: &str| {
         html(
             status,
-            entry_page(&session.csrf, code, &username, Some(msg)),
+            entry_page(&session.csrf, &code, &username, Some(msg)),
         )
     };
     if username.is_empty()
@@ -74,37 +77,45 @@ pub async fn submit(
             "Enter your name (up to 64 characters).",
         );
     }
-    match app
-        .engine
-        .handle_user_code(code, &peer.ip().to_string(), now)
-    {
+    let source = app.source(peer, &headers);
+    let entrant = Entrant::new(&session.id, &source);
+    let mut result = app.enter_code(&code, entrant).await;
+    if let Err(EntryError::Pace { delay_ms }) = result {
+        // Slowed down, never refused: wait for this source's turn, then check.
+        let _turn = app
+            .lanes
+            .wait(&source, Duration::from_millis(delay_ms))
+            .await;
+        result = app.enter_code(&code, entrant.paced()).await;
+    }
+    match result {
         Ok(pending) => {
-            app.sessions.update(&id, |s| {
-                s.prefill = None;
-                s.confirming = Some((pending.device_id.clone(), username.clone()));
-            });
-            html(
+            session.prefill = None;
+            session.confirming = Some((pending.device_id.clone(), username.clone()));
+            let page = html(
                 StatusCode::OK,
-                confirm_page(&session.csrf, &pending, &username, now),
-            )
+                confirm_page(&session.csrf, &pending, &username, &source, now_ms()),
+            );
+            app.with_session(page, &session, now)
         }
         Err(EntryError::TooManyAttempts) => again(
             StatusCode::TOO_MANY_REQUESTS,
-            &EntryError::TooManyAttempts.to_string(),
+            "Too many wrong codes from this browser; try again in 15 minutes.",
         ),
         Err(e @ EntryError::Invalid) => again(StatusCode::BAD_REQUEST, &e.to_string()),
-        Err(EntryError::Store(_)) => {
+        Err(EntryError::Pace { .. } | EntryError::Store(_)) => {
             again(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.")
         }
     }
 }
 
-/// `POST /device/confirm`: the decision. The device id never leaves the server: it comes from
-/// the session the confirmation page was shown in, and is used once.
+/// `POST /device/confirm`: the decision, for the request the session's confirmation page
+/// showed. The first decision wins (compare-and-set in the store), so an old cookie replayed
+/// cannot decide twice.
 pub async fn confirm(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     let now = now_ms();
     let form = Params::parse(&body).unwrap_or_default();
-    let Some((id, session)) = app.verified_form(&headers, &form, now) else {
+    let Some(mut session) = app.verified_form(&headers, &form, now) else {
         return html(StatusCode::FORBIDDEN, forbidden_page());
     };
     let approve = match form.get("decision") {
@@ -112,39 +123,39 @@ pub async fn confirm(State(app): State<AppState>, headers: HeaderMap, body: Byte
         Some("deny") => false,
         _ => return html(StatusCode::BAD_REQUEST, forbidden_page()),
     };
-    let Some((device_id, username)) = session.confirming else {
+    let Some((device_id, username)) = session.confirming.take() else {
         return html(StatusCode::FORBIDDEN, forbidden_page());
     };
-    app.sessions.update(&id, |s| s.confirming = None);
-    let client_name = app
-        .engine
-        .store
-        .device_by_id(&device_id)
-        .ok()
-        .flatten()
-        .and_then(|d| app.engine.clients.get(&d.client_id).map(|c| c.name.clone()))
-        .unwrap_or_default();
-    match app
-        .engine
-        .handle_decision(&device_id, &username, approve, now)
-    {
-        Ok(_) => html(StatusCode::OK, done_page(approve, &client_name)),
-        Err(e) => html(
+    let decided = app
+        .blocking(move |engine| {
+            let client_name = engine
+                .store
+                .device_by_id(&device_id)
+                .ok()
+                .flatten()
+                .and_then(|d| engine.clients.get(&d.client_id).map(|c| c.name.clone()))
+                .unwrap_or_default();
+            (
+                engine.handle_decision(&device_id, &username, approve, now),
+                client_name,
+                username,
+            )
+        })
+        .await;
+    let reply = match decided {
+        (Ok(_), client_name, _) => html(StatusCode::OK, done_page(approve, &client_name)),
+        (Err(e), _, username) => html(
             StatusCode::BAD_REQUEST,
             entry_page(&session.csrf, "", &username, Some(&e.to_string())),
         ),
-    }
+    };
+    app.with_session(reply, &session, now)
 }
 
 impl AppState {
     /// The session for a form POST if its CSRF token matches and the Origin, when the browser
     /// names one, is ours. (`Referrer-Policy: no-referrer` makes browsers send `Origin: null`.)
-    fn verified_form(
-        &self,
-        headers: &HeaderMap,
-        form: &Params,
-        now: i64,
-    ) -> Option<(String, super::session::Session)> {
+    fn verified_form(&self, headers: &HeaderMap, form: &Params, now: i64) -> Option<Session> {
         if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
             let host = headers
                 .get(header::HOST)
@@ -161,5 +172,31 @@ impl AppState {
             }
         }
         self.sessions.verified(headers, form.get("csrf")?, now)
+    }
+
+    async fn enter_code(
+        &self,
+        code: &str,
+        who: Entrant<'_>,
+    ) -> Result<crate::engine::PendingDevice, EntryError> {
+        let (code, session, source, paced) = (
+            code.to_owned(),
+            who.session.to_owned(),
+            who.source.to_owned(),
+            who.paced,
+        );
+        self.blocking(move |engine| {
+            let mut who = Entrant::new(&session, &source);
+            who.paced = paced;
+            engine.handle_user_code(&code, &who, now_ms())
+        })
+        .await
+    }
+
+    fn with_session(&self, mut reply: Reply, session: &Session, now: i64) -> Reply {
+        if let Some(cookie) = self.sessions.set(session, now) {
+            reply.headers_mut().insert(header::SET_COOKIE, cookie);
+        }
+        reply
     }
 }

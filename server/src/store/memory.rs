@@ -13,6 +13,7 @@ struct Inner {
     by_user_code: HashMap<Digest32, String>,
     tokens: HashMap<Digest32, TokenRecord>,
     counters: HashMap<String, (i64, u32)>,
+    secrets: HashMap<String, [u8; 32]>,
 }
 
 #[derive(Default)]
@@ -111,10 +112,20 @@ impl Store for MemoryStore {
         }
     }
 
-    fn redeem(&self, id: &str, tokens: &[TokenRecord]) -> Result<bool, StoreError> {
+    fn redeem(
+        &self,
+        id: &str,
+        tokens: &[TokenRecord],
+        redeemed_at_ms: i64,
+        sealed_response: &[u8],
+    ) -> Result<bool, StoreError> {
         let mut s = self.lock();
         match s.devices.get_mut(id) {
-            Some(d) if d.status == DeviceStatus::Approved => d.status = DeviceStatus::Consumed,
+            Some(d) if d.status == DeviceStatus::Approved => {
+                d.status = DeviceStatus::Consumed;
+                d.redeemed_at_ms = Some(redeemed_at_ms);
+                d.sealed_response = Some(sealed_response.to_vec());
+            }
             _ => return Ok(false),
         }
         for t in tokens {
@@ -191,5 +202,9 @@ impl Store for MemoryStore {
         s.tokens.retain(|_, t| t.expires_at_ms >= before_ms);
         s.counters.retain(|_, (start, _)| *start >= before_ms);
         Ok(())
+    }
+
+    fn secret(&self, name: &str, fresh: &[u8; 32]) -> Result<[u8; 32], StoreError> {
+        Ok(*self.lock().secrets.entry(name.to_owned()).or_insert(*fresh))
     }
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::engine::codes::Digest32;
 use crate::engine::{
@@ -25,7 +25,9 @@ CREATE TABLE IF NOT EXISTS devices (
   subject TEXT,
   last_poll_ms INTEGER,
   slow_downs INTEGER NOT NULL DEFAULT 0,
-  source TEXT NOT NULL
+  source TEXT NOT NULL,
+  redeemed_at_ms INTEGER,
+  sealed_response BLOB
 );
 CREATE INDEX IF NOT EXISTS devices_expiry ON devices(expires_at_ms);
 CREATE TABLE IF NOT EXISTS tokens (
@@ -46,11 +48,21 @@ CREATE TABLE IF NOT EXISTS counters (
   window_start_ms INTEGER NOT NULL,
   count INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS secrets (
+  name TEXT PRIMARY KEY,
+  value BLOB NOT NULL
+) WITHOUT ROWID;
 ";
+
+/// Columns of `devices` added after its first version, with their types: a file made by an older
+/// build gets them at open (there is no migration system yet).
+const ADDED_DEVICE_COLUMNS: [(&str, &str); 2] =
+    [("redeemed_at_ms", "INTEGER"), ("sealed_response", "BLOB")];
 
 const DEVICE_COLUMNS: &str =
     "id, device_code_hash, user_code_hash, client_id, scope, created_at_ms, \
-     expires_at_ms, interval_ms, status, subject, last_poll_ms, slow_downs, source";
+     expires_at_ms, interval_ms, status, subject, last_poll_ms, slow_downs, source, \
+     redeemed_at_ms, sealed_response";
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -61,8 +73,12 @@ fn err(e: rusqlite::Error) -> StoreError {
 }
 
 impl SqliteStore {
-    /// Opens (and creates) the database file at `path`.
+    /// Opens (and creates) the database file at `path`. A new file is created readable by its
+    /// owner only (0600); SQLite gives its `-wal` and `-shm` files the same mode. An existing
+    /// file keeps its mode.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        create_private(path)?;
         let conn = Connection::open(path).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
@@ -76,10 +92,16 @@ impl SqliteStore {
         Self::init(Connection::open_in_memory().map_err(err)?)
     }
 
-    fn init(conn: Connection) -> Result<Self, StoreError> {
+    fn init(mut conn: Connection) -> Result<Self, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+        // Immediate: two processes opening an old file must not both add the same column.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        tx.execute_batch(SCHEMA).map_err(err)?;
+        add_missing_columns(&tx)?;
+        tx.commit().map_err(err)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -144,6 +166,40 @@ impl SqliteStore {
     }
 }
 
+/// Creates `path` with mode 0600 if it does not exist, so the database never has a moment of
+/// being readable by others. Leaves an existing file, `:memory:` and `file:` URIs alone.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    let special = path
+        .to_str()
+        .is_some_and(|p| p.is_empty() || p == ":memory:" || p.starts_with("file:"));
+    if special {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError(format!("creating the database file: {e}"))),
+    }
+}
+
+fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
+    let have: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('devices')")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(err)?;
+    for (name, ty) in ADDED_DEVICE_COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            conn.execute_batch(&format!("ALTER TABLE devices ADD COLUMN {name} {ty}"))
+                .map_err(err)?;
+        }
+    }
+    Ok(())
+}
+
 fn digest(row: &Row<'_>, i: usize) -> rusqlite::Result<Digest32> {
     let v: Vec<u8> = row.get(i)?;
     v.try_into().map_err(|_| {
@@ -171,6 +227,8 @@ fn device_row(row: &Row<'_>) -> rusqlite::Result<DeviceRecord> {
         last_poll_ms: row.get(10)?,
         slow_downs: row.get(11)?,
         source: row.get(12)?,
+        redeemed_at_ms: row.get(13)?,
+        sealed_response: row.get(14)?,
     })
 }
 
@@ -201,7 +259,7 @@ impl Store for SqliteStore {
         let mut stmt = conn
             .prepare_cached(&format!(
                 "INSERT OR IGNORE INTO devices ({DEVICE_COLUMNS}) \
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"
             ))
             .map_err(err)?;
         let n = stmt
@@ -218,7 +276,9 @@ impl Store for SqliteStore {
                 d.subject,
                 d.last_poll_ms,
                 d.slow_downs,
-                d.source
+                d.source,
+                d.redeemed_at_ms,
+                d.sealed_response
             ])
             .map_err(err)?;
         Ok(n == 1)
@@ -276,13 +336,20 @@ impl Store for SqliteStore {
         Ok(n == 1)
     }
 
-    fn redeem(&self, id: &str, tokens: &[TokenRecord]) -> Result<bool, StoreError> {
+    fn redeem(
+        &self,
+        id: &str,
+        tokens: &[TokenRecord],
+        redeemed_at_ms: i64,
+        sealed_response: &[u8],
+    ) -> Result<bool, StoreError> {
         self.transaction(|tx| {
             let n = tx
                 .prepare_cached(
-                    "UPDATE devices SET status = 'consumed' WHERE id = ?1 AND status = 'approved'",
+                    "UPDATE devices SET status = 'consumed', redeemed_at_ms = ?2, \
+                     sealed_response = ?3 WHERE id = ?1 AND status = 'approved'",
                 )
-                .and_then(|mut s| s.execute([id]))
+                .and_then(|mut s| s.execute(params![id, redeemed_at_ms, sealed_response]))
                 .map_err(err)?;
             if n != 1 {
                 return Ok(false);
@@ -368,5 +435,20 @@ impl Store for SqliteStore {
                  DELETE FROM counters WHERE window_start_ms < {before_ms};"
             ))
             .map_err(err)
+    }
+
+    fn secret(&self, name: &str, fresh: &[u8; 32]) -> Result<[u8; 32], StoreError> {
+        // `INSERT OR IGNORE` is atomic across processes too: whoever inserts first wins.
+        let conn = self.conn();
+        conn.prepare_cached("INSERT OR IGNORE INTO secrets (name, value) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![name, &fresh[..]]))
+            .map_err(err)?;
+        let value: Vec<u8> = conn
+            .prepare_cached("SELECT value FROM secrets WHERE name = ?1")
+            .and_then(|mut s| s.query_row([name], |r| r.get(0)))
+            .map_err(err)?;
+        value
+            .try_into()
+            .map_err(|_| StoreError(format!("secret {name} is not 32 bytes")))
     }
 }

@@ -1,6 +1,7 @@
 //! Client authentication (RFC 6749 §2.3.1) and per-client grant and scope rules.
 
 use base64::Engine as _;
+use deviceflow_server::engine::Entrant;
 use deviceflow_server::engine::{ClientRequest, Params};
 
 use super::{error, Harness};
@@ -109,7 +110,11 @@ fn scopes_are_limited_per_client() {
     assert_eq!(r.status, 200);
     let p = h
         .engine
-        .handle_user_code(r.body["user_code"].as_str().unwrap(), "s", 1)
+        .handle_user_code(
+            r.body["user_code"].as_str().unwrap(),
+            &Entrant::new("s", "s"),
+            1,
+        )
         .unwrap();
     assert_eq!(p.scopes, ["openid", "profile"]);
 }
@@ -172,9 +177,11 @@ fn garbage_input_never_panics() {
         let _ = h.engine.handle_token(&req, now, &mut rng);
         let _ = h.engine.handle_revocation(&req, now);
         let _ = h.engine.handle_device_authorization(&req, now, &mut rng);
-        let _ = h
-            .engine
-            .handle_user_code(&String::from_utf8_lossy(&bytes), "fuzz", now);
+        let _ = h.engine.handle_user_code(
+            &String::from_utf8_lossy(&bytes),
+            &Entrant::new("fuzz", "fuzz"),
+            now,
+        );
         let _ = h.engine.handle_userinfo(req.authorization.as_deref(), now);
         let _ = Params::parse(&bytes);
     }

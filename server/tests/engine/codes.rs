@@ -3,6 +3,7 @@
 use deviceflow_server::engine::codes::{
     display_user_code, new_device_code, new_user_code, normalize_user_code, ALPHABET,
 };
+use deviceflow_server::engine::Entrant;
 
 use super::{Harness, TestRng};
 
@@ -10,7 +11,8 @@ use super::{Harness, TestRng};
 fn user_codes_are_8_base20_characters_shown_with_a_dash() {
     let mut h = Harness::new();
     for i in 0..200 {
-        let code = h.authorize(i).user_code;
+        // One a second: 60 a minute is what one source may ask for.
+        let code = h.authorize(i * 1_000).user_code;
         assert_eq!(code.len(), 9);
         assert_eq!(&code[4..5], "-");
         assert!(
@@ -48,7 +50,10 @@ fn input_is_matched_case_and_dash_insensitively() {
     let mut h = Harness::new();
     let a = h.authorize(0);
     let typed = a.user_code.to_lowercase().replace('-', " ");
-    assert!(h.engine.handle_user_code(&typed, "s", 1).is_ok());
+    assert!(h
+        .engine
+        .handle_user_code(&typed, &Entrant::new("s", "s"), 1)
+        .is_ok());
 }
 
 #[test]

@@ -4,11 +4,16 @@
 mod clients;
 mod codes;
 mod entry;
+mod issuance;
+mod lost_response;
+mod params;
 mod polling;
 mod refresh;
 mod secrets;
 mod sqlite;
+mod sqlite_file;
 
+use deviceflow_server::engine::Entrant;
 use std::sync::Arc;
 
 use deviceflow_server::engine::{
@@ -86,7 +91,7 @@ impl<S: Store> Harness<S> {
     pub fn decide(&mut self, user_code: &str, approve: bool, now: i64) {
         let pending = self
             .engine
-            .handle_user_code(user_code, "198.51.100.7", now)
+            .handle_user_code(user_code, &Entrant::new("browser", "198.51.100.7"), now)
             .unwrap();
         self.engine
             .handle_decision(&pending.device_id, "alice", approve, now)
@@ -123,4 +128,30 @@ pub fn error(r: &Response) -> &str {
     r.body["error"]
         .as_str()
         .unwrap_or_else(|| panic!("expected an error, got {}", r.status))
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("deviceflow-{label}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -1,7 +1,10 @@
 //! The SQLite store: the same engine rules, compare-and-set transitions, hashes only on disk.
 
+use deviceflow_server::engine::Entrant;
+use std::sync::Arc;
+
 use deviceflow_server::engine::{DeviceStatus, Store, TokenState};
-use deviceflow_server::store::SqliteStore;
+use deviceflow_server::store::{MemoryStore, SqliteStore};
 
 use super::{error, Harness};
 
@@ -22,10 +25,13 @@ fn full_flow_on_sqlite() {
     h.decide(&a.user_code, true, 6_000);
     let t = h.poll(&a.device_code, 6_100);
     assert_eq!(t.status, 200);
-    assert_eq!(error(&h.poll(&a.device_code, 12_000)), "invalid_grant");
+    // Within the grace period: the same response (it may have been lost), no new tokens.
+    assert_eq!(h.poll(&a.device_code, 12_000), t);
+    // After it: a replay.
+    assert_eq!(error(&h.poll(&a.device_code, 66_100)), "invalid_grant");
     let rt = t.body["refresh_token"].as_str().unwrap();
     assert_eq!(
-        error(&h.refresh(rt, 13_000)),
+        error(&h.refresh(rt, 67_000)),
         "invalid_grant",
         "replay revoked the grant"
     );
@@ -52,7 +58,10 @@ fn transitions_are_compare_and_set() {
     assert!(s.device_by_code(&hash).unwrap().is_none());
     let id = {
         let a = h.authorize(1);
-        let p = h.engine.handle_user_code(&a.user_code, "s", 2).unwrap();
+        let p = h
+            .engine
+            .handle_user_code(&a.user_code, &Entrant::new("s", "s"), 2)
+            .unwrap();
         p.device_id
     };
     let s = &h.engine.store;
@@ -72,12 +81,17 @@ fn transitions_are_compare_and_set() {
     assert!(!s
         .set_status(&id, DeviceStatus::Pending, DeviceStatus::Denied, None)
         .unwrap());
-    assert!(s.redeem(&id, &[]).unwrap());
-    assert!(!s.redeem(&id, &[]).unwrap());
+    assert!(s.redeem(&id, &[], 20, b"sealed").unwrap());
+    assert!(!s.redeem(&id, &[], 21, b"other").unwrap());
+    let d = s.device_by_id(&id).unwrap().unwrap();
+    assert_eq!(d.subject.as_deref(), Some("bob"));
+    assert_eq!(d.status, DeviceStatus::Consumed);
     assert_eq!(
-        s.device_by_id(&id).unwrap().unwrap().subject.as_deref(),
-        Some("bob")
+        d.redeemed_at_ms,
+        Some(20),
+        "the first redemption's time stays"
     );
+    assert_eq!(d.sealed_response.as_deref(), Some(&b"sealed"[..]));
     assert_eq!(s.bump_counter("k", 0).unwrap(), 1);
     assert_eq!(s.bump_counter("k", 0).unwrap(), 2);
     assert_eq!(
@@ -126,38 +140,53 @@ fn the_database_file_holds_no_plaintext_code_or_token() {
     let _ = TokenState::Active;
 }
 
+/// Eight polls racing at approval: one redemption wins the compare-and-set; the losers answer
+/// from the consumed record, which within the grace period is the winner's response. So every
+/// poll gets 200 with the same body, and the store holds one token set.
+fn racing_polls<S: Store + 'static>(store: S, tokens_of: impl Fn(&S) -> usize) {
+    use std::sync::Barrier;
+    let mut h = Harness::with_store(store);
+    let a = h.authorize(0);
+    h.decide(&a.user_code, true, 1);
+    let engine = Arc::new(h.engine);
+    let barrier = Arc::new(Barrier::new(8));
+    let threads: Vec<_> = (0..8u64)
+        .map(|i| {
+            let (engine, barrier, code) = (engine.clone(), barrier.clone(), a.device_code.clone());
+            std::thread::spawn(move || {
+                let req = super::request(&[
+                    ("grant_type", deviceflow_server::engine::DEVICE_CODE_GRANT),
+                    ("client_id", "cli"),
+                    ("device_code", &code),
+                ]);
+                barrier.wait();
+                engine.handle_token(&req, 2, &mut super::TestRng(1_000 * (i + 1)))
+            })
+        })
+        .collect();
+    let answers: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    assert!(answers.iter().all(|r| r.status == 200), "{answers:?}");
+    assert!(
+        answers.iter().all(|r| r.body == answers[0].body),
+        "one token set"
+    );
+    assert_eq!(
+        tokens_of(&engine.store),
+        2,
+        "one access and one refresh token"
+    );
+}
+
 #[test]
 fn concurrent_polls_redeem_an_approved_code_exactly_once() {
-    use std::sync::{Arc, Barrier};
     for _ in 0..20 {
-        let mut h = harness();
-        let a = h.authorize(0);
-        h.decide(&a.user_code, true, 1);
-        let engine = Arc::new(h.engine);
-        let barrier = Arc::new(Barrier::new(8));
-        let threads: Vec<_> = (0..8u64)
-            .map(|i| {
-                let (engine, barrier, code) =
-                    (engine.clone(), barrier.clone(), a.device_code.clone());
-                std::thread::spawn(move || {
-                    let req = super::request(&[
-                        ("grant_type", deviceflow_server::engine::DEVICE_CODE_GRANT),
-                        ("client_id", "cli"),
-                        ("device_code", &code),
-                    ]);
-                    barrier.wait();
-                    engine
-                        .handle_token(&req, 2, &mut super::TestRng(1_000 * (i + 1)))
-                        .status
-                })
-            })
-            .collect();
-        let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-        assert_eq!(
-            statuses.iter().filter(|&&s| s == 200).count(),
-            1,
-            "{statuses:?}"
-        );
-        assert!(statuses.iter().all(|&s| s == 200 || s == 400));
+        let dir = super::TempDir::new("race");
+        let path = dir.path().join("db.sqlite");
+        racing_polls(SqliteStore::open(&path).unwrap(), |_| {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.query_row("SELECT count(*) FROM tokens", [], |r| r.get(0))
+                .unwrap()
+        });
+        racing_polls(Arc::new(MemoryStore::new()), |s| s.tokens().len());
     }
 }
