@@ -14,6 +14,8 @@ need_apt=()
 command -v debootstrap >/dev/null || need_apt+=(debootstrap)
 command -v node >/dev/null || need_apt+=(nodejs npm)
 command -v java >/dev/null || need_apt+=(default-jdk-headless)
+# A throwaway PostgreSQL server for the PostgreSQL store's tests (tests/with-postgres.sh).
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   $SUDO apt-get update -q >/dev/null

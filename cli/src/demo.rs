@@ -76,6 +76,8 @@ pub fn demo(args: DemoArgs, profile: &str, json: bool) -> Result<(), CliError> {
         _ => Some(Store::open_default().map_err(CliError::storage)?),
     };
     let mut config = deviceflow_server::ServerConfig::on_port(args.port);
+    // The demo's page asks for a name and believes it: fine on loopback, for a demo.
+    config.sign_in = deviceflow_server::SignIn::Dev;
     if args.auto_approve {
         config.interval_secs = 1; // unattended: no one to wait for
     }
@@ -88,7 +90,8 @@ pub fn demo(args: DemoArgs, profile: &str, json: bool) -> Result<(), CliError> {
         ]);
     } else {
         human::say(&format!(
-            "Local authorization server: {issuer}  (SQLite in memory)"
+            "Local authorization server: {issuer}  (SQLite in memory; dev sign-in: its page \
+             believes any name typed in)"
         ));
         human::say(&format!(
             "Signing in to it as the public client \"{DEMO_CLIENT}\"."

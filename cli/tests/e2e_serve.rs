@@ -14,9 +14,17 @@ impl Serve {
     fn start() -> (Serve, String) {
         let home = std::env::temp_dir();
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_deviceflow"));
-        cmd.args(["--json", "serve", "--port", "0", "--interval", "1"])
-            .env("DEVICEFLOW_CONFIG_DIR", home)
-            .stdin(std::process::Stdio::null());
+        cmd.args([
+            "--json",
+            "serve",
+            "--port",
+            "0",
+            "--interval",
+            "1",
+            "--dev-sign-in",
+        ])
+        .env("DEVICEFLOW_CONFIG_DIR", home)
+        .stdin(std::process::Stdio::null());
         let mut r = Running::spawn(cmd);
         let line = r.next_stdout().expect("serve prints its issuer");
         let v: Value = serde_json::from_str(&line).unwrap();

@@ -18,7 +18,7 @@ const SCOPE: &str = "openid profile email offline_access";
 /// `deviceflow --json serve ARGS`; returns the process and its issuer.
 fn serve(args: &[&str], files: Option<u64>) -> (Running, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_deviceflow"));
-    cmd.args(["--json", "serve", "--interval", "1"])
+    cmd.args(["--json", "serve", "--interval", "1", "--dev-sign-in"])
         .args(args)
         .env("DEVICEFLOW_CONFIG_DIR", std::env::temp_dir())
         .stdin(Stdio::null());

@@ -2,8 +2,9 @@
 //!
 //! `cargo run -p deviceflow-server --example serve [-- PORT [INTERVAL_SECS]]`
 //! Prints the issuer on one stdout line, then serves until stdin closes.
-//! `DEVICEFLOW_DB=path`: a SQLite file. `DEVICEFLOW_UNLIMITED_ISSUANCE=1`: no per-source or
-//! per-client issuance limit (for load tests, which issue thousands of codes from one address).
+//! `DEVICEFLOW_DB=path`: a SQLite file (`DEVICEFLOW_DB=postgres://…`: a PostgreSQL database).
+//! `DEVICEFLOW_UNLIMITED_ISSUANCE=1`: no per-source or per-client issuance limit (for load
+//! tests, which issue thousands of codes from one address).
 
 use std::io::Read;
 
@@ -14,8 +15,12 @@ fn main() -> std::io::Result<()> {
     if let Some(interval) = args.next().and_then(|i| i.parse().ok()) {
         config.interval_secs = interval;
     }
-    if let Ok(path) = std::env::var("DEVICEFLOW_DB") {
-        config.database = Some(path.into());
+    if let Ok(db) = std::env::var("DEVICEFLOW_DB") {
+        if deviceflow_server::store::postgres::is_postgres_url(&db) {
+            config.database_url = Some(db);
+        } else {
+            config.database = Some(db.into());
+        }
     }
     if std::env::var_os("DEVICEFLOW_UNLIMITED_ISSUANCE").is_some() {
         config.issuance.per_source = u32::MAX;

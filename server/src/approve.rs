@@ -1,6 +1,8 @@
 //! Approving or denying through the real verification pages, exactly as a browser would: GET the
 //! page (cookie set, code moved out of the URL), read the CSRF token, POST the code, check the
-//! confirmation shows the same code, POST the decision. For unattended demos and tests.
+//! confirmation shows the same code, POST the decision. For unattended demos and tests, with the
+//! dev sign-in (`SignIn::Dev`: the name is typed on the code form); any other sign-in sends the
+//! browser elsewhere first, which this reports as an unexpected page at `entry`.
 
 use std::time::Duration;
 
@@ -109,7 +111,13 @@ fn session_cookie(resp: &Response<Body>) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .filter_map(|v| v.split(';').next())
         .find(|kv| {
-            kv.starts_with("deviceflow_session=") || kv.starts_with("__Host-deviceflow_session=")
+            [
+                "deviceflow_session=",
+                "__Host-deviceflow_session=",
+                "__Secure-deviceflow_session=",
+            ]
+            .iter()
+            .any(|name| kv.starts_with(name))
         })
         .map(str::to_owned)
 }

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 mod fixtures;
 use fixtures::{clients, TestRng};
+mod pg;
 
 fn engine<S: Store>(config: &Value, store: S) -> Engine<S> {
     let mut c = EngineConfig::new("https://as.example", [42; 32]);
@@ -194,7 +195,7 @@ fn run<S: Store>(name: &str, vector: &Value, store: S) {
             let id = device_id.clone().unwrap_or_default();
             let approve = d["approve"].as_bool().unwrap();
             let subject = d["subject"].as_str().unwrap_or("alice");
-            match engine.handle_decision(&id, subject, approve, at) {
+            match engine.handle_decision(&id, subject, "198.51.100.2", approve, at) {
                 Ok(status) => status.as_str().to_owned(),
                 Err(e) => entry_error(&e).to_owned(),
             }
@@ -228,11 +229,12 @@ fn server_vectors() {
         .collect();
     files.sort();
     assert!(files.len() >= 10, "expected the server vectors in {dir:?}");
+    let postgres = pg::server("the server vectors on PostgreSQL");
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let vector: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        // Every vector runs on both stores: they must agree.
+        // Every vector runs on every store: they must agree.
         run(
             &format!("{name} (memory)"),
             &vector,
@@ -243,5 +245,9 @@ fn server_vectors() {
             &vector,
             SqliteStore::in_memory().unwrap(),
         );
+        if let Some(server) = &postgres {
+            let schema = pg::Schema::on(server, "vectors");
+            run(&format!("{name} (postgres)"), &vector, schema.store());
+        }
     }
 }

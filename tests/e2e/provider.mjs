@@ -4,6 +4,9 @@
 // Everything else goes to stderr. Stops on stdin EOF, SIGTERM/SIGINT, or after MAX_LIFETIME s.
 // Env: PORT (0 = free port), DEVICE_TTL (s, 600), DEVICE_INTERVAL (s, unset = no "interval"),
 //      SLOW_DOWN_FIRST=1 (first token poll per device_code gets slow_down), MAX_LIFETIME (s, 300).
+//      CODE_CLIENT_ID + CODE_CLIENT_REDIRECT_URI: also register an authorization-code client with
+//      that one redirect URI and PKCE (S256) required; CODE_CLIENT_SECRET: its secret
+//      (client_secret_basic), unset = a public client (token_endpoint_auth_method none).
 import * as http from 'node:http';
 import * as querystring from 'node:querystring';
 
@@ -25,6 +28,13 @@ const DEVICE_TTL = num('DEVICE_TTL', 600);
 const DEVICE_INTERVAL = num('DEVICE_INTERVAL', undefined);
 const MAX_LIFETIME = num('MAX_LIFETIME', 300);
 const SLOW_DOWN_FIRST = process.env.SLOW_DOWN_FIRST === '1';
+const CODE_CLIENT_ID = process.env.CODE_CLIENT_ID || undefined;
+const CODE_CLIENT_REDIRECT_URI = process.env.CODE_CLIENT_REDIRECT_URI || undefined;
+const CODE_CLIENT_SECRET = process.env.CODE_CLIENT_SECRET || undefined;
+if (Boolean(CODE_CLIENT_ID) !== Boolean(CODE_CLIENT_REDIRECT_URI)) {
+  console.error('provider.mjs: CODE_CLIENT_ID and CODE_CLIENT_REDIRECT_URI go together');
+  process.exit(2);
+}
 
 const stop = (why, code = 0) => {
   console.error(`provider.mjs: stopping (${why})`);
@@ -57,12 +67,29 @@ const client = (client_id, extra) => ({
   ...extra,
 });
 
+// A web client of the authorization code flow (e.g. deviceflow-server signing users in upstream).
+const codeClients = CODE_CLIENT_ID ? [{
+  client_id: CODE_CLIENT_ID,
+  grant_types: ['authorization_code'],
+  response_types: ['code'],
+  redirect_uris: [CODE_CLIENT_REDIRECT_URI],
+  ...(CODE_CLIENT_SECRET
+    ? { token_endpoint_auth_method: 'client_secret_basic', client_secret: CODE_CLIENT_SECRET }
+    : { token_endpoint_auth_method: 'none' }),
+}] : [];
+// PKCE is required of the code client (and, as node-oidc-provider's default has it, of public clients).
+const pkce = CODE_CLIENT_ID
+  ? { pkce: { required: (ctx, c) => c.clientId === CODE_CLIENT_ID || c.clientAuthMethod === 'none' } }
+  : {};
+
 const provider = new Provider(issuer, {
   clients: [
     client('public-cli', { token_endpoint_auth_method: 'none' }),
     client('basic-cli', { token_endpoint_auth_method: 'client_secret_basic', client_secret: 'basic-secret' }),
     client('post-cli', { token_endpoint_auth_method: 'client_secret_post', client_secret: 'post-secret' }),
+    ...codeClients,
   ],
+  ...pkce,
   scopes: ['openid', 'offline_access', 'profile', 'email'],
   features: {
     deviceFlow: { enabled: true },

@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use super::audit::{Event, Kind};
 use super::codes::{self, display_user_code};
 use super::{
     ClientRequest, DeviceRecord, DeviceStatus, Engine, OAuthError, Random, Response, Store,
@@ -60,6 +61,16 @@ impl<S: Store> Engine<S> {
                 sealed_response: None,
             };
             if self.store.insert_device(&record)? {
+                Event {
+                    kind: Kind::Issuance,
+                    at_ms: now_ms,
+                    client_id: &record.client_id,
+                    grant: &record.id,
+                    subject: "",
+                    source: &record.source,
+                    detail: &record.scope,
+                }
+                .emit();
                 let shown = display_user_code(&user_code);
                 let uri = cfg.verification_uri();
                 return Ok(json!({

@@ -30,6 +30,17 @@ impl AuthMethod {
     }
 }
 
+/// The form of a client's access tokens.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AccessTokenFormat {
+    /// 256 random bits; resource servers ask `/introspect` (RFC 7662).
+    #[default]
+    Opaque,
+    /// A signed JWT (RFC 9068, ES256) that resource servers verify against `/jwks` on their own;
+    /// `/introspect` answers for it too.
+    Jwt,
+}
+
 /// One registered client. Only the SHA-256 of a secret is kept.
 #[derive(Clone)]
 pub struct Client {
@@ -44,6 +55,19 @@ pub struct Client {
     pub device_grant: bool,
     /// Whether refresh tokens are issued (and the `refresh_token` grant accepted).
     pub refresh_tokens: bool,
+    /// This client's access token lifetime (ms); `None` = the server's (`access_token_ttl_ms`).
+    pub access_token_ttl_ms: Option<i64>,
+    /// This client's refresh token idle lifetime (ms); `None` = the server's
+    /// (`refresh_idle_ttl_ms`). The absolute cap of a refresh chain still applies.
+    pub refresh_token_ttl_ms: Option<i64>,
+    /// Opaque (default) or JWT access tokens (RFC 9068).
+    pub access_token_format: AccessTokenFormat,
+    /// The `aud` of this client's JWT access tokens (and of its tokens at `/introspect`);
+    /// `None` = the issuer.
+    pub audience: Option<String>,
+    /// A resource server allowed to call `/introspect` (RFC 7662). Only confidential clients
+    /// ever may: a public client's flag is ignored.
+    pub introspection: bool,
 }
 
 impl fmt::Debug for Client {
@@ -56,6 +80,11 @@ impl fmt::Debug for Client {
             .field("scopes", &self.scopes)
             .field("device_grant", &self.device_grant)
             .field("refresh_tokens", &self.refresh_tokens)
+            .field("access_token_ttl_ms", &self.access_token_ttl_ms)
+            .field("refresh_token_ttl_ms", &self.refresh_token_ttl_ms)
+            .field("access_token_format", &self.access_token_format)
+            .field("audience", &self.audience)
+            .field("introspection", &self.introspection)
             .finish()
     }
 }
@@ -71,6 +100,11 @@ impl Client {
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             device_grant: true,
             refresh_tokens: true,
+            access_token_ttl_ms: None,
+            refresh_token_ttl_ms: None,
+            access_token_format: AccessTokenFormat::Opaque,
+            audience: None,
+            introspection: false,
         }
     }
 
@@ -87,6 +121,29 @@ impl Client {
             secret_hash: Some(sha256(secret)),
             ..Client::public(client_id, name, scopes)
         }
+    }
+
+    /// A confidential client given by the SHA-256 of its secret (e.g. from a configuration
+    /// file), so the secret itself never reaches the server.
+    pub fn confidential_hashed(
+        client_id: &str,
+        name: &str,
+        method: AuthMethod,
+        secret_sha256: Digest32,
+        scopes: &[&str],
+    ) -> Self {
+        Client {
+            auth_method: method,
+            secret_hash: Some(secret_sha256),
+            ..Client::public(client_id, name, scopes)
+        }
+    }
+
+    /// Per-client token lifetimes (ms) instead of the server's; `None` keeps the server's.
+    pub fn with_token_ttls(mut self, access_ms: Option<i64>, refresh_idle_ms: Option<i64>) -> Self {
+        self.access_token_ttl_ms = access_ms;
+        self.refresh_token_ttl_ms = refresh_idle_ms;
+        self
     }
 
     /// Whether the client is public (no secret).

@@ -1,10 +1,14 @@
-//! Minting access and refresh tokens (opaque, 256 random bits, stored by SHA-256 only).
+//! Minting access and refresh tokens (opaque, 256 random bits, or for access tokens a signed JWT
+//! by the client's `access_token_format`), stored by SHA-256 only.
 
 use serde_json::{json, Value};
 
 use super::codes::sha256;
 use super::random::token;
-use super::{Client, Engine, Random, Store, TokenKind, TokenRecord, TokenState};
+use super::{
+    AccessTokenFormat, Client, Engine, OAuthError, Random, Store, TokenKind, TokenRecord,
+    TokenState,
+};
 
 /// Tokens ready to store (`records`) and the response body that carries them (`body`).
 pub(crate) struct Minted {
@@ -27,7 +31,7 @@ impl<S: Store> Engine<S> {
         grant: &GrantInfo<'_>,
         now_ms: i64,
         rng: &mut dyn Random,
-    ) -> Minted {
+    ) -> Result<Minted, OAuthError> {
         let cfg = &self.config;
         let record = |kind, secret: &str, expires_at_ms| TokenRecord {
             hash: sha256(secret),
@@ -41,21 +45,32 @@ impl<S: Store> Engine<S> {
             grant_expires_at_ms: grant.grant_expires_at_ms,
             state: TokenState::Active,
         };
-        let access = token(rng, 32);
-        let access_exp = now_ms + cfg.access_token_ttl_ms;
+        let access_ttl_ms = client
+            .access_token_ttl_ms
+            .unwrap_or(cfg.access_token_ttl_ms);
+        let access_exp = now_ms + access_ttl_ms;
+        let access = match client.access_token_format {
+            AccessTokenFormat::Opaque => token(rng, 32),
+            AccessTokenFormat::Jwt => {
+                self.jwt_access_token(client, grant, now_ms, access_exp, rng)?
+            }
+        };
         let mut records = vec![record(TokenKind::Access, &access, access_exp)];
         let mut body = json!({
             "access_token": access,
             "token_type": "Bearer",
-            "expires_in": cfg.access_token_ttl_ms / 1000,
+            "expires_in": access_ttl_ms / 1000,
             "scope": grant.scope,
         });
         if client.refresh_tokens {
             let refresh = token(rng, 32);
-            let refresh_exp = (now_ms + cfg.refresh_idle_ttl_ms).min(grant.grant_expires_at_ms);
+            let idle_ms = client
+                .refresh_token_ttl_ms
+                .unwrap_or(cfg.refresh_idle_ttl_ms);
+            let refresh_exp = (now_ms + idle_ms).min(grant.grant_expires_at_ms);
             records.push(record(TokenKind::Refresh, &refresh, refresh_exp));
             body["refresh_token"] = json!(refresh);
         }
-        Minted { records, body }
+        Ok(Minted { records, body })
     }
 }

@@ -3,12 +3,17 @@
 //! No sockets, no clock, no entropy source: the host passes the time (Unix ms), a [`Random`]
 //! source and a [`Store`]. One method per endpoint, named `handle_*`.
 
+pub mod audit;
 mod authorize;
 pub mod clients;
 pub mod codes;
 pub mod error;
+mod grants;
+mod introspect;
 mod issuance;
 mod issue;
+mod jwt;
+mod keys;
 mod metadata;
 mod params;
 mod poll;
@@ -27,13 +32,16 @@ mod verify;
 
 use std::fmt;
 
-pub use clients::{AuthMethod, Client, ClientRegistry};
+pub use clients::{AccessTokenFormat, AuthMethod, Client, ClientRegistry};
 pub use error::OAuthError;
+pub use grants::GrantSummary;
 pub use issuance::IssuanceLimits;
+pub use keys::KeyRotation;
 pub use params::Params;
 pub use random::Random;
 pub use store::{
-    DeviceRecord, DeviceStatus, Store, StoreError, TokenKind, TokenRecord, TokenState,
+    DeviceRecord, DeviceStatus, SigningKeyRecord, Store, StoreError, TokenKind, TokenRecord,
+    TokenState,
 };
 pub use verify::{Entrant, EntryError, PendingDevice};
 
@@ -62,6 +70,9 @@ pub struct EngineConfig {
     /// How long after a redemption the same client presenting the same device code gets the same
     /// token response again (its first one was lost), while those tokens are still unused.
     pub redeem_grace_ms: i64,
+    /// Age at which the JWT signing key is replaced by a new one (the old one stays published
+    /// until every token it signed has expired). Default 30 days.
+    pub signing_key_rotation_ms: i64,
     /// Key of the user-code HMAC. Losing it only orphans codes that are still pending.
     pub user_code_key: [u8; 32],
 }
@@ -77,6 +88,7 @@ impl fmt::Debug for EngineConfig {
             .field("limits", &self.limits)
             .field("issuance", &self.issuance)
             .field("redeem_grace_ms", &self.redeem_grace_ms)
+            .field("signing_key_rotation_ms", &self.signing_key_rotation_ms)
             .field("user_code_key", &"<redacted>")
             .finish()
     }
@@ -96,6 +108,7 @@ impl EngineConfig {
             limits: EntryLimits::default(),
             issuance: IssuanceLimits::default(),
             redeem_grace_ms: 60_000,
+            signing_key_rotation_ms: 30 * 86_400_000,
             user_code_key,
         }
     }

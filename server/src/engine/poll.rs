@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 
+use super::audit::{Event, Kind};
 use super::codes::sha256;
 use super::issue::GrantInfo;
 use super::seal;
@@ -75,8 +76,8 @@ impl<S: Store> Engine<S> {
         }
         match device.status {
             DeviceStatus::Denied => Err(OAuthError::access_denied()),
-            DeviceStatus::Consumed => self.replayed(&device),
-            DeviceStatus::Approved => self.redeem(client, &device, code, now_ms, rng),
+            DeviceStatus::Consumed => self.replayed(&device, &req.source, now_ms),
+            DeviceStatus::Approved => self.redeem(client, &device, code, &req.source, now_ms, rng),
             DeviceStatus::Pending => self.pending_poll(&device, now_ms),
         }
     }
@@ -88,6 +89,7 @@ impl<S: Store> Engine<S> {
         client: &Client,
         device: &DeviceRecord,
         code: &str,
+        source: &str,
         now_ms: i64,
         rng: &mut dyn Random,
     ) -> Result<Value, OAuthError> {
@@ -97,7 +99,7 @@ impl<S: Store> Engine<S> {
             subject: device.subject.as_deref().unwrap_or_default(),
             grant_expires_at_ms: now_ms + self.config.refresh_absolute_ttl_ms,
         };
-        let minted = self.mint(client, &grant, now_ms, rng);
+        let minted = self.mint(client, &grant, now_ms, rng)?;
         let body = serde_json::to_vec(&minted.body)
             .map_err(|e| OAuthError::server_error(format!("encoding the response: {e}")))?;
         let sealed = seal::seal(code, &body, rng);
@@ -105,13 +107,16 @@ impl<S: Store> Engine<S> {
             .store
             .redeem(&device.id, &minted.records, now_ms, &sealed)?
         {
+            audit(Kind::Redemption, device, source, now_ms, &device.scope);
             return Ok(minted.body);
         }
         // A concurrent poll redeemed it between our read and now: answer as for a consumed code,
         // which is that poll's token set (within the grace period) or a replay. Never a second set.
         match self.store.device_by_id(&device.id)? {
-            Some(d) if d.status == DeviceStatus::Consumed => self.consumed(&d, code, now_ms),
-            _ => self.replayed(device),
+            Some(d) if d.status == DeviceStatus::Consumed => {
+                self.consumed(&d, code, source, now_ms)
+            }
+            _ => self.replayed(device, source, now_ms),
         }
     }
 
@@ -142,11 +147,12 @@ impl<S: Store> Engine<S> {
         &self,
         device: &DeviceRecord,
         code: &str,
+        source: &str,
         now_ms: i64,
     ) -> Result<Value, OAuthError> {
         match self.lost_response(device, code, now_ms)? {
             Some(body) => Ok(body),
-            None => self.replayed(device),
+            None => self.replayed(device, source, now_ms),
         }
     }
 
@@ -192,8 +198,20 @@ impl<S: Store> Engine<S> {
     }
 
     /// A second redemption: `invalid_grant`, and the first redemption's tokens are revoked.
-    fn replayed(&self, device: &DeviceRecord) -> Result<Value, OAuthError> {
+    fn replayed(
+        &self,
+        device: &DeviceRecord,
+        source: &str,
+        now_ms: i64,
+    ) -> Result<Value, OAuthError> {
         self.store.revoke_grant(&device.id)?;
+        audit(
+            Kind::ReuseDetected,
+            device,
+            source,
+            now_ms,
+            "device code presented again",
+        );
         Err(OAuthError::invalid_grant("device_code already used"))
     }
 
@@ -210,4 +228,17 @@ impl<S: Store> Engine<S> {
         }
         Err(OAuthError::authorization_pending())
     }
+}
+
+fn audit(kind: Kind, device: &DeviceRecord, source: &str, now_ms: i64, detail: &str) {
+    Event {
+        kind,
+        at_ms: now_ms,
+        client_id: &device.client_id,
+        grant: &device.id,
+        subject: device.subject.as_deref().unwrap_or_default(),
+        source,
+        detail,
+    }
+    .emit();
 }

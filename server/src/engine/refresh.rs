@@ -2,9 +2,10 @@
 
 use serde_json::Value;
 
+use super::audit::{Event, Kind};
 use super::codes::sha256;
 use super::issue::GrantInfo;
-use super::{ClientRequest, Engine, OAuthError, Random, Store, TokenKind, TokenState};
+use super::{ClientRequest, Engine, OAuthError, Random, Store, TokenKind, TokenRecord, TokenState};
 
 impl<S: Store> Engine<S> {
     pub(crate) fn refresh_grant(
@@ -34,6 +35,13 @@ impl<S: Store> Engine<S> {
             TokenState::Rotated => {
                 // Someone holds an old copy: the legitimate holder or an attacker, we can't tell.
                 self.store.revoke_grant(&old.grant_id)?;
+                audit(
+                    Kind::ReuseDetected,
+                    &old,
+                    &req.source,
+                    now_ms,
+                    "rotated refresh token",
+                );
                 return Err(invalid());
             }
             TokenState::Active => {}
@@ -66,13 +74,34 @@ impl<S: Store> Engine<S> {
             subject: &old.subject,
             grant_expires_at_ms: old.grant_expires_at_ms,
         };
-        let minted = self.mint(client, &grant, now_ms, rng);
+        let minted = self.mint(client, &grant, now_ms, rng)?;
         if self.store.rotate(&old.hash, &minted.records)? {
+            audit(Kind::Refresh, &old, &req.source, now_ms, &scope);
             Ok(minted.body)
         } else {
             // Rotated by a concurrent request with the same token: treat as reuse.
             self.store.revoke_grant(&old.grant_id)?;
+            audit(
+                Kind::ReuseDetected,
+                &old,
+                &req.source,
+                now_ms,
+                "concurrent refresh",
+            );
             Err(invalid())
         }
     }
+}
+
+fn audit(kind: Kind, old: &TokenRecord, source: &str, now_ms: i64, detail: &str) {
+    Event {
+        kind,
+        at_ms: now_ms,
+        client_id: &old.client_id,
+        grant: &old.grant_id,
+        subject: &old.subject,
+        source,
+        detail,
+    }
+    .emit();
 }

@@ -141,6 +141,33 @@ pub struct TokenRecord {
     pub state: TokenState,
 }
 
+/// A JWS signing key for JWT access tokens (RFC 9068), kept in the store so that every process
+/// signs with, and publishes, the same keys. The newest generation signs; older ones are only
+/// published until the tokens they signed have expired (see `engine/keys.rs`). Its `Debug`
+/// never shows the private key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// 0, 1, 2, …, unique: two processes rotating at once both try the next generation, and the
+    /// first insert wins.
+    pub generation: i64,
+    /// The JWK `kid`: the key's RFC 7638 thumbprint (SHA-256, base64url).
+    pub kid: String,
+    pub created_at_ms: i64,
+    /// The private key, PKCS#8 DER (ES256: a P-256 key).
+    pub private_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("generation", &self.generation)
+            .field("kid", &self.kid)
+            .field("created_at_ms", &self.created_at_ms)
+            .field("private_key", &"<redacted>")
+            .finish()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct StoreError(pub String);
@@ -197,14 +224,33 @@ pub trait Store: Send + Sync {
     fn bump_counter(&self, key: &str, window_start_ms: i64) -> Result<u32, StoreError>;
     /// The count for `key` in the window starting at `window_start_ms` (0 if older or absent).
     fn counter(&self, key: &str, window_start_ms: i64) -> Result<u32, StoreError>;
-    /// Deletes devices that expired before `before_ms` (with their sealed responses), tokens that
-    /// expired before it, and counters whose window started before it. Never secrets.
+    /// Deletes devices that expired before `before_ms` unless their grant still holds a token
+    /// unexpired at `before_ms` (such a record is the grant's: the devices page names it),
+    /// sealed responses of redemptions before `before_ms`, tokens that expired before it, and
+    /// counters whose window started before it. Never secrets.
     fn purge(&self, before_ms: i64) -> Result<(), StoreError>;
+    /// The grants `subject` approved that hold an active token unexpired at `now_ms`, most
+    /// recently used first (at most 100). Devices page only.
+    fn grants_of(&self, subject: &str, now_ms: i64)
+        -> Result<Vec<super::GrantSummary>, StoreError>;
+    /// How many device authorizations are pending and unexpired at `now_ms` (for metrics);
+    /// `None` from a store that cannot count them cheaply.
+    fn pending_count(&self, now_ms: i64) -> Result<Option<u64>, StoreError> {
+        let _ = now_ms;
+        Ok(None)
+    }
     /// The secret stored under `name`, storing `fresh` first if there is none, atomically: the
     /// first caller's value wins and every later caller (process, instance) gets the same one.
     /// For keys that must outlive a restart and be shared (the user-code HMAC key, the session
     /// cookie key): pass 32 fresh random bytes each time.
     fn secret(&self, name: &str, fresh: &[u8; 32]) -> Result<[u8; 32], StoreError>;
+    /// Every JWT signing key, oldest generation first.
+    fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+    /// Inserts `key` unless its generation (or kid) is already taken, atomically: `Ok(false)` if
+    /// another process got there first, whose key then stands.
+    fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<bool, StoreError>;
+    /// Deletes the signing key of `generation` (retired: every token it signed has expired).
+    fn delete_signing_key(&self, generation: i64) -> Result<(), StoreError>;
 }
 
 /// A shared store (`Arc<SqliteStore>`, `Arc<dyn Store>`) is a store.
@@ -266,10 +312,29 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     fn counter(&self, key: &str, window_start_ms: i64) -> Result<u32, StoreError> {
         (**self).counter(key, window_start_ms)
     }
+    fn pending_count(&self, now_ms: i64) -> Result<Option<u64>, StoreError> {
+        (**self).pending_count(now_ms)
+    }
+    fn grants_of(
+        &self,
+        subject: &str,
+        now_ms: i64,
+    ) -> Result<Vec<super::GrantSummary>, StoreError> {
+        (**self).grants_of(subject, now_ms)
+    }
     fn purge(&self, before_ms: i64) -> Result<(), StoreError> {
         (**self).purge(before_ms)
     }
     fn secret(&self, name: &str, fresh: &[u8; 32]) -> Result<[u8; 32], StoreError> {
         (**self).secret(name, fresh)
+    }
+    fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        (**self).signing_keys()
+    }
+    fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<bool, StoreError> {
+        (**self).insert_signing_key(key)
+    }
+    fn delete_signing_key(&self, generation: i64) -> Result<(), StoreError> {
+        (**self).delete_signing_key(generation)
     }
 }

@@ -1,6 +1,7 @@
 //! The user's side: code entry with brute-force limits (RFC 8628 §5.1) and the explicit
 //! approve/deny decision (§3.3, §5.4).
 
+use super::audit::{Event, Kind};
 use super::codes::{display_user_code, normalize_user_code, user_code_hmac};
 use super::{DeviceStatus, Engine, Store, StoreError};
 
@@ -124,6 +125,16 @@ impl<S: Store> Engine<S> {
                 self.store.bump_counter(&session, window)?;
                 self.store.bump_counter(&source_key(who.source), window)?;
                 self.store.bump_counter(GLOBAL_KEY, window)?;
+                Event {
+                    kind: Kind::EntryFailure,
+                    at_ms: now_ms,
+                    client_id: "",
+                    grant: "",
+                    subject: who.session,
+                    source: who.source,
+                    detail: "",
+                }
+                .emit();
                 Err(EntryError::Invalid)
             }
         }
@@ -169,12 +180,13 @@ impl<S: Store> Engine<S> {
         }))
     }
 
-    /// The user approved (as `subject`) or denied on the confirmation page. Re-checks state and
-    /// expiry now; the first decision wins and locks the code.
+    /// The user `subject`, at `source`, approved or denied on the confirmation page. Re-checks
+    /// state and expiry now; the first decision wins and locks the code.
     pub fn handle_decision(
         &self,
         device_id: &str,
         subject: &str,
+        source: &str,
         approve: bool,
         now_ms: i64,
     ) -> Result<DeviceStatus, EntryError> {
@@ -184,15 +196,26 @@ impl<S: Store> Engine<S> {
         if now_ms >= device.expires_at_ms {
             return Err(EntryError::Invalid);
         }
-        let (to, subject) = if approve {
-            (DeviceStatus::Approved, Some(subject))
+        let (to, kind) = if approve {
+            (DeviceStatus::Approved, Kind::Approval)
         } else {
-            (DeviceStatus::Denied, None)
+            (DeviceStatus::Denied, Kind::Denial)
         };
+        let stored_subject = approve.then_some(subject);
         if self
             .store
-            .set_status(device_id, DeviceStatus::Pending, to, subject)?
+            .set_status(device_id, DeviceStatus::Pending, to, stored_subject)?
         {
+            Event {
+                kind,
+                at_ms: now_ms,
+                client_id: &device.client_id,
+                grant: &device.id,
+                subject,
+                source,
+                detail: &device.source,
+            }
+            .emit();
             Ok(to)
         } else {
             Err(EntryError::Invalid)

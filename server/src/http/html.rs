@@ -1,4 +1,5 @@
-//! The verification pages' HTML. Plain forms, no JavaScript; every value is escaped.
+//! The verification pages' HTML. Plain forms, no JavaScript; every value is escaped, the
+//! mount prefix (`base`) included.
 
 use crate::engine::PendingDevice;
 
@@ -35,6 +36,9 @@ button{font-size:1rem;padding:.7rem 1.2rem;border-radius:.4rem;border:2px solid 
 .error{background:#fdecea;border-left:4px solid #d93025;padding:.7rem 1rem}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0}
 .muted{color:#5f6368;font-size:.9rem}
+.who{margin:0 0 1rem}.inline{display:inline}
+button.link{border:0;padding:0;min-width:0;background:none;color:#1a56c4;text-decoration:underline;
+ font-size:inherit;cursor:pointer}
 ";
 
 fn layout(title: &str, outcome: &str, body: &str) -> String {
@@ -47,27 +51,68 @@ fn layout(title: &str, outcome: &str, body: &str) -> String {
     )
 }
 
-/// Code entry and the minimal local sign-in (a name; there are no accounts on this server).
-pub fn entry_page(csrf: &str, user_code: &str, username: &str, error: Option<&str>) -> String {
+/// Who the entry page is for.
+pub enum Visitor<'a> {
+    /// Dev sign-in, nobody yet: the form asks for a name (kept as typed on an error).
+    AskName { username: &'a str },
+    /// Signed in: shown with a "Not you?" button.
+    SignedIn { name: &'a str },
+}
+
+/// "Not you?": forgets the user on these pages (POST, CSRF-protected).
+fn not_you(base: &str, csrf: &str, label: &str) -> String {
+    format!(
+        "<form class=\"inline\" method=\"post\" action=\"{base}/device/signout\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <button type=\"submit\" class=\"link\" id=\"not-you\">{label}</button></form>",
+        base = escape(base),
+        csrf = escape(csrf),
+    )
+}
+
+/// Code entry for a signed-in user (or, with the dev sign-in, a name and a code).
+pub fn entry_page(
+    base: &str,
+    csrf: &str,
+    user_code: &str,
+    visitor: Visitor<'_>,
+    error: Option<&str>,
+) -> String {
     let error = error
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
+    let (who, name_box) = match visitor {
+        Visitor::SignedIn { name } => (
+            format!(
+                "<div class=\"who\" id=\"signed-in\">Signed in as <strong>{}</strong>. {}</div>",
+                escape(name),
+                not_you(base, csrf, "Not you?")
+            ),
+            String::new(),
+        ),
+        Visitor::AskName { username } => (
+            String::new(),
+            format!(
+                "<label for=\"username\">Your name</label>\
+                 <input type=\"text\" id=\"username\" name=\"username\" value=\"{}\" \
+                  autocomplete=\"username\" required maxlength=\"64\">",
+                escape(username)
+            ),
+        ),
+    };
     let body = format!(
-        "<h1>Sign in a device</h1>{error}\
+        "<h1>Sign in a device</h1>{error}{who}\
          <p>Enter the code shown on your device.</p>\
-         <form method=\"post\" action=\"/device\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label for=\"username\">Your name</label>\
-         <input type=\"text\" id=\"username\" name=\"username\" value=\"{username}\" \
-          autocomplete=\"username\" required maxlength=\"64\">\
+         <form method=\"post\" action=\"{base}/device\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{name_box}\
          <label for=\"user_code\">Code</label>\
          <input type=\"text\" id=\"user_code\" name=\"user_code\" value=\"{code}\" \
           placeholder=\"XXXX-XXXX\" autocomplete=\"off\" autocapitalize=\"characters\" \
           spellcheck=\"false\" required maxlength=\"32\">\
-         <div class=\"row\"><button type=\"submit\">Continue</button></div></form>\
+         <div class=\"row\"><button type=\"submit\" id=\"continue\">Continue</button></div></form>\
          <p class=\"muted\">We will never e-mail, text or message you a code to enter here.</p>",
+        base = escape(base),
         csrf = escape(csrf),
-        username = escape(username),
         code = escape(user_code),
     );
     layout("Sign in a device", "entry", &body)
@@ -80,6 +125,7 @@ pub fn entry_page(csrf: &str, user_code: &str, username: &str, error: Option<&st
 /// the page says so (RFC 10027's proximity signal; a warning, never a block: a TV on Wi-Fi and a
 /// phone on mobile data differ too).
 pub fn confirm_page(
+    base: &str,
     csrf: &str,
     p: &PendingDevice,
     username: &str,
@@ -117,8 +163,8 @@ pub fn confirm_page(
          <dl><dt>App</dt><dd>{name}{claimed} <span class=\"muted\">({client_id})</span></dd>\
          <dt>Access</dt><dd><ul>{scopes}</ul></dd>\
          <dt>Requested</dt><dd>{when} ({ago} s ago) from {source}</dd>\
-         <dt>Signed in as</dt><dd>{user}</dd></dl>{elsewhere}\
-         <form method=\"post\" action=\"/device/confirm\">\
+         <dt>Signed in as</dt><dd>{user}, {not_you}</dd></dl>{elsewhere}\
+         <form method=\"post\" action=\"{base}/device/confirm\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          <div class=\"row\">\
          <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
@@ -130,6 +176,8 @@ pub fn confirm_page(
         when = utc(p.created_at_ms),
         source = escape(&p.source),
         user = escape(username),
+        not_you = not_you(base, csrf, "not you?"),
+        base = escape(base),
         csrf = escape(csrf),
     );
     layout("Confirm device sign-in", "confirm", &body)
@@ -156,10 +204,44 @@ pub fn done_page(approved: bool, client_name: &str) -> String {
     layout(title, outcome, &body)
 }
 
-pub fn forbidden_page() -> String {
-    let body = "<h1>This form has expired</h1><p class=\"error\">The request could not be \
-                verified. <a href=\"/device\">Start again</a>.</p>";
-    layout("Start again", "forbidden", body)
+pub fn forbidden_page(base: &str) -> String {
+    let body = format!(
+        "<h1>This form has expired</h1><p class=\"error\">The request could not be \
+         verified. <a href=\"{}/device\">Start again</a>.</p>",
+        escape(base)
+    );
+    layout("Start again", "forbidden", &body)
+}
+
+/// A page that only says something: `outcome` names it for tests (`data-outcome`), `link` is
+/// where to go on (a link, never a redirect: see the sign-in pages).
+pub fn message_page(
+    title: &str,
+    outcome: &str,
+    text: &str,
+    error: bool,
+    link: Option<(&str, &str)>,
+) -> String {
+    let class = if error {
+        " class=\"error\" role=\"alert\""
+    } else {
+        ""
+    };
+    let link = link
+        .map(|(href, label)| {
+            format!(
+                "<p><a href=\"{}\" id=\"next\">{}</a></p>",
+                escape(href),
+                escape(label)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>{}</h1><p{class}>{}</p>{link}",
+        escape(title),
+        escape(text)
+    );
+    layout(title, outcome, &body)
 }
 
 /// `YYYY-MM-DD HH:MM:SS UTC` from Unix ms (Howard Hinnant's civil-from-days).
@@ -181,4 +263,61 @@ pub fn utc(ms: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// One row of "Your devices".
+pub struct GrantRow {
+    pub client_name: String,
+    pub client_is_public: bool,
+    pub summary: crate::engine::GrantSummary,
+}
+
+/// "Your devices": each live grant with a Revoke button (a POST with the CSRF token).
+pub fn grants_page(base: &str, csrf: &str, user: &str, rows: &[GrantRow]) -> String {
+    let items: String = rows
+        .iter()
+        .map(|r| {
+            let g = &r.summary;
+            let claimed = if r.client_is_public {
+                " <span class=\"muted\">(name given by the app itself)</span>"
+            } else {
+                ""
+            };
+            let scopes: String = g
+                .scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(|s| format!("<code>{}</code> ", escape(s)))
+                .collect();
+            format!(
+                "<li class=\"grant\"><dl><dt>App</dt><dd>{name}{claimed}</dd>\
+                 <dt>Access</dt><dd>{scopes}</dd>\
+                 <dt>Approved</dt><dd>{approved}</dd>\
+                 <dt>Device network</dt><dd>{from}</dd>\
+                 <dt>Last used</dt><dd>{used}</dd></dl>\
+                 <form method=\"post\" action=\"{base}/device/grants/revoke\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <input type=\"hidden\" name=\"grant\" value=\"{grant}\">\
+                 <button type=\"submit\">Revoke</button></form></li>",
+                name = escape(&r.client_name),
+                approved = utc(g.approved_at_ms),
+                from = escape(&g.device_source),
+                used = utc(g.last_used_ms),
+                base = escape(base),
+                csrf = escape(csrf),
+                grant = escape(&g.grant_id),
+            )
+        })
+        .collect();
+    let list = if rows.is_empty() {
+        "<p id=\"no-devices\">No device is signed in with your account.</p>".to_owned()
+    } else {
+        format!("<ul class=\"grants\">{items}</ul>")
+    };
+    let body = format!(
+        "<h1>Your devices</h1><p>Signed in as {user}. These devices can use your account; \
+         revoke any you don't recognise: it is signed out at once.</p>{list}",
+        user = escape(user)
+    );
+    layout("Your devices", "grants", &body)
 }

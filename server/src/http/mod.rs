@@ -7,13 +7,16 @@
 //! ```
 
 pub mod client_ip;
+mod grants;
 mod html;
 mod lanes;
 pub mod listen;
+mod metrics;
 mod oauth;
 mod pages;
 mod reply;
 pub mod session;
+pub mod signin;
 
 use std::fmt;
 use std::future::Future;
@@ -32,11 +35,12 @@ use tokio::sync::oneshot;
 pub use client_ip::TrustedProxies;
 pub use ipnet::IpNet;
 pub use listen::ConnLimits;
+pub use signin::SignIn;
 
 use crate::engine::{
     Client, ClientRegistry, Engine, EngineConfig, EntryLimits, IssuanceLimits, Random, Store,
 };
-use crate::store::SqliteStore;
+use crate::store::{PostgresStore, SqliteStore};
 
 /// The engine as the server holds it: any store behind an `Arc`.
 pub type SharedEngine = Arc<Engine<Arc<dyn Store>>>;
@@ -51,7 +55,10 @@ pub struct ServerConfig {
     pub issuer: Option<String>,
     /// SQLite database file; `None` = an in-memory SQLite database.
     pub database: Option<PathBuf>,
-    /// Another store (e.g. Postgres) instead of SQLite; overrides `database`.
+    /// A PostgreSQL database (`postgres://user:password@host:port/db`), shared by every instance
+    /// configured with it; overrides `database`. Opened, and migrated, when the server starts.
+    pub database_url: Option<String>,
+    /// Another store instead of SQLite; overrides `database` and `database_url`.
     pub store: Option<Arc<dyn Store>>,
     pub clients: Vec<Client>,
     /// Advertised polling interval (RFC 8628 §3.2).
@@ -74,6 +81,13 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// Connection caps and timeouts.
     pub connections: ConnLimits,
+    /// Serve Prometheus metrics at `http://{metrics_addr}/metrics` (a separate listener; keep
+    /// it off the public network). `None`: no metrics listener.
+    pub metrics_addr: Option<SocketAddr>,
+    /// How the verification page knows who is signed in: the host's [`signin::Authenticator`],
+    /// an authenticating proxy's header, an upstream OpenID provider, or the dev name box.
+    /// Default: [`SignIn::Dev`] (a typed name, believed: demos and tests only).
+    pub sign_in: SignIn,
 }
 
 /// A PEM certificate chain and its PEM private key.
@@ -89,6 +103,7 @@ impl Default for ServerConfig {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             issuer: None,
             database: None,
+            database_url: None,
             store: None,
             clients: default_clients(),
             interval_secs: 5,
@@ -101,6 +116,8 @@ impl Default for ServerConfig {
             tls: None,
             trusted_proxies: Vec::new(),
             connections: ConnLimits::default(),
+            metrics_addr: None,
+            sign_in: SignIn::Dev,
         }
     }
 }
@@ -111,6 +128,13 @@ impl fmt::Debug for ServerConfig {
             .field("addr", &self.addr)
             .field("issuer", &self.issuer)
             .field("database", &self.database)
+            .field(
+                "database_url",
+                &self
+                    .database_url
+                    .as_deref()
+                    .map(crate::store::postgres::redact_url),
+            )
             .field("store", &self.store.as_ref().map(|_| "<custom>"))
             .field("clients", &self.clients)
             .field("interval_secs", &self.interval_secs)
@@ -121,6 +145,7 @@ impl fmt::Debug for ServerConfig {
             .field("tls", &self.tls)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("connections", &self.connections)
+            .field("sign_in", &self.sign_in)
             .finish_non_exhaustive()
     }
 }
@@ -147,6 +172,7 @@ pub fn default_clients() -> Vec<Client> {
 /// A running server. Dropping it stops the server too (without waiting).
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     issuer: String,
     engine: SharedEngine,
     stop: Option<oneshot::Sender<()>>,
@@ -165,6 +191,11 @@ impl fmt::Debug for ServerHandle {
 impl ServerHandle {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where the metrics listener is bound, if `metrics_addr` was set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// `http://127.0.0.1:PORT`: what clients use for discovery.
@@ -204,6 +235,8 @@ pub(crate) struct AppState {
     sessions: Arc<session::Sessions>,
     lanes: Arc<lanes::Lanes>,
     trusted: Arc<TrustedProxies>,
+    signer: Arc<signin::Signer>,
+    metrics: metrics::Shared,
 }
 
 impl AppState {
@@ -217,8 +250,14 @@ impl AppState {
         &self,
         f: impl FnOnce(&SharedEngine) -> T + Send + 'static,
     ) -> T {
-        let engine = self.engine.clone();
-        match tokio::task::spawn_blocking(move || f(&engine)).await {
+        let (engine, metrics) = (self.engine.clone(), self.metrics.clone());
+        let call = move || {
+            let started = std::time::Instant::now();
+            let out = f(&engine);
+            metrics.engine_call(started);
+            out
+        };
+        match tokio::task::spawn_blocking(call).await {
             Ok(v) => v,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
@@ -284,10 +323,85 @@ async fn start(config: ServerConfig) -> io::Result<(ServerHandle, impl Future<Ou
         }
         None => format!("{scheme}://{local_addr}"),
     };
-    let store: Arc<dyn Store> = match (&config.store, &config.database) {
-        (Some(store), _) => store.clone(),
-        (None, Some(path)) => Arc::new(SqliteStore::open(path).map_err(io::Error::other)?),
-        (None, None) => Arc::new(SqliteStore::in_memory().map_err(io::Error::other)?),
+    let (app, metrics_app, engine) = build(&config, &issuer)?;
+    let metrics_listener = match config.metrics_addr {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
+    let trusted = Arc::new(TrustedProxies(config.trusted_proxies.clone()));
+    let listener = listen::Listener {
+        tcp: listener,
+        tls,
+        limits: config.connections.clone().within_file_limit(),
+        uncapped: Arc::new(move |ip| trusted.contains(ip)),
+    };
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (closing_tx, closing_rx) = tokio::sync::watch::channel(false);
+    let metrics_run = metrics_listener.map(|tcp| {
+        let mut closing = closing_rx.clone();
+        let listener = listen::Listener {
+            tcp,
+            tls: None,
+            limits: ConnLimits::default().within_file_limit(),
+            uncapped: Arc::new(|_| false),
+        };
+        let stop = async move {
+            let _ = closing.wait_for(|c| *c).await;
+        };
+        listen::run(listener, metrics_app, stop, Duration::from_secs(1))
+    });
+    let run = {
+        let engine = engine.clone();
+        async move {
+            let housekeeping = tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    let engine = engine.clone();
+                    let _ = tokio::task::spawn_blocking(move || housekeeping(&engine)).await;
+                }
+            });
+            let metrics = metrics_run.map(tokio::spawn);
+            // A dropped handle (Err) stops the server as well.
+            let stop = async move {
+                let _ = stop_rx.await;
+                let _ = closing_tx.send(true);
+            };
+            listen::run(listener, app, stop, Duration::from_secs(2)).await;
+            if let Some(m) = metrics {
+                let _ = m.await;
+            }
+            housekeeping.abort();
+        }
+    };
+    let handle = ServerHandle {
+        local_addr,
+        metrics_addr,
+        issuer,
+        engine,
+        stop: Some(stop_tx),
+        thread: None,
+    };
+    Ok((handle, run))
+}
+
+/// What runs once a minute: expired records purged (and signing keys rotated).
+fn housekeeping(engine: &SharedEngine) {
+    let _ = engine.handle_key_rotation(now_ms(), &mut crate::OsRandom);
+    let _ = engine.handle_housekeeping(now_ms());
+}
+
+/// The store, keys, engine and routes for `issuer` (no trailing `/`).
+/// Returns the public router, the metrics router and the engine.
+fn build(config: &ServerConfig, issuer: &str) -> io::Result<(Router, Router, SharedEngine)> {
+    let store: Arc<dyn Store> = match (&config.store, &config.database_url, &config.database) {
+        (Some(store), _, _) => store.clone(),
+        (None, Some(url), _) => Arc::new(PostgresStore::open(url).map_err(io::Error::other)?),
+        (None, None, Some(path)) => Arc::new(SqliteStore::open(path).map_err(io::Error::other)?),
+        (None, None, None) => Arc::new(SqliteStore::in_memory().map_err(io::Error::other)?),
     };
     // Keys that must outlive the process live in the store: the first instance's key wins.
     let key = |name: &str| -> io::Result<[u8; 32]> {
@@ -297,7 +411,7 @@ async fn start(config: ServerConfig) -> io::Result<(ServerHandle, impl Future<Ou
     };
     let user_code_key = key("user-code-hmac")?;
     let session_key = key("session-cookie")?;
-    let mut engine_config = EngineConfig::new(&issuer, user_code_key);
+    let mut engine_config = EngineConfig::new(issuer, user_code_key);
     engine_config.interval_ms = config.interval_secs as i64 * 1000;
     engine_config.device_code_ttl_ms = config.device_code_ttl_secs as i64 * 1000;
     engine_config.access_token_ttl_ms = config.access_token_ttl_secs as i64 * 1000;
@@ -309,52 +423,94 @@ async fn start(config: ServerConfig) -> io::Result<(ServerHandle, impl Future<Ou
         ClientRegistry::new(config.clients.clone()),
         store,
     ));
-    let trusted = Arc::new(TrustedProxies(config.trusted_proxies.clone()));
+    // The JWT signing key (made now if the store has none), so `/jwks` is never empty.
+    engine
+        .handle_key_rotation(now_ms(), &mut crate::OsRandom)
+        .map_err(io::Error::other)?;
+    let trusted = TrustedProxies(config.trusted_proxies.clone());
+    let signer = signin::Signer::new(&config.sign_in, issuer, &trusted)?;
     let state = AppState {
         engine: engine.clone(),
         sessions: Arc::new(session::Sessions::new(
             session_key,
             issuer.starts_with("https://"),
+            issuer_path(issuer),
         )),
         lanes: Arc::default(),
-        trusted: trusted.clone(),
+        trusted: Arc::new(trusted),
+        signer: Arc::new(signer),
+        metrics: Arc::default(),
     };
-    let app = router(state, config.max_body_bytes);
-    let listener = listen::Listener {
-        tcp: listener,
-        tls,
-        limits: config.connections.clone().within_file_limit(),
-        uncapped: Arc::new(move |ip| trusted.contains(ip)),
-    };
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let run = {
-        let engine = engine.clone();
-        async move {
-            let housekeeping = tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(Duration::from_secs(60)).await;
-                    let engine = engine.clone();
-                    let _ =
-                        tokio::task::spawn_blocking(move || engine.handle_housekeeping(now_ms()))
-                            .await;
-                }
-            });
-            // A dropped handle (Err) stops the server as well.
-            let stop = async move {
-                let _ = stop_rx.await;
-            };
-            listen::run(listener, app, stop, Duration::from_secs(2)).await;
-            housekeeping.abort();
+    let metrics = metrics::router(state.clone());
+    Ok((router(state, config.max_body_bytes), metrics, engine))
+}
+
+/// The path of an issuer URL (`""` for `https://a.example`, `/login/device` for
+/// `https://a.example/login/device`): where the pages live and their cookie is scoped.
+fn issuer_path(issuer: &str) -> &str {
+    let rest = issuer.split_once("://").map_or("", |(_, rest)| rest);
+    rest.find('/').map_or("", |i| &rest[i..])
+}
+
+/// The server as a router for a host application ([`embed`]).
+pub struct Embedded {
+    /// Nest it at the issuer's path: `Router::new().nest("/login/device", embedded.router)`,
+    /// and serve with `into_make_service_with_connect_info::<SocketAddr>()` (the pages and
+    /// limits need the peer address).
+    pub router: Router,
+    pub engine: SharedEngine,
+    /// The issuer as configured (no trailing `/`).
+    pub issuer: String,
+}
+
+impl fmt::Debug for Embedded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Embedded")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Embedded {
+    /// `{issuer}/device`: the page a person opens.
+    pub fn verification_uri(&self) -> String {
+        self.engine.config.verification_uri()
+    }
+}
+
+/// The endpoints and pages as an axum [`Router`] for a host application to nest under its own
+/// prefix, typically with [`signin::SignIn::Host`] and the host's [`signin::Authenticator`].
+///
+/// `config.issuer` is required and must be the public URL the router is nested at
+/// (`https://app.example/login/device`): metadata, endpoints, links, redirects and the cookie
+/// path all derive from it. `addr`, `tls` and `connections` are the host's business and are
+/// ignored. Expired records are purged once a minute on the caller's runtime for as long as
+/// the router lives.
+pub async fn embed(config: ServerConfig) -> io::Result<Embedded> {
+    let issuer = config
+        .issuer
+        .as_deref()
+        .map(|i| i.trim_end_matches('/').to_owned())
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an embedded server needs its issuer: the URL it is nested at",
+            )
+        })?;
+    let (router, _metrics, engine) = build(&config, &issuer)?;
+    let weak = Arc::downgrade(&engine);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            let Some(engine) = weak.upgrade() else { break };
+            let _ = tokio::task::spawn_blocking(move || housekeeping(&engine)).await;
         }
-    };
-    let handle = ServerHandle {
-        local_addr,
-        issuer,
+    });
+    Ok(Embedded {
+        router,
         engine,
-        stop: Some(stop_tx),
-        thread: None,
-    };
-    Ok((handle, run))
+        issuer,
+    })
 }
 
 /// A TLS acceptor (rustls, ring) for the PEM files; HTTP/1.1 only.
@@ -402,8 +558,17 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/token", post(oauth::token))
         .route("/revoke", post(oauth::revoke))
         .route("/userinfo", get(oauth::userinfo))
+        .route("/introspect", post(oauth::introspect))
+        .route("/jwks", get(oauth::jwks))
         .route("/device", get(pages::entry).post(pages::submit))
         .route("/device/confirm", post(pages::confirm))
+        .route("/device/grants", get(grants::list))
+        .route("/device/grants/revoke", post(grants::revoke))
+        .merge(signin::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::map_response(reply::security_headers))
         .with_state(state)

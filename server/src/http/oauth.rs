@@ -20,6 +20,7 @@ pub async fn metadata(State(app): State<AppState>) -> Reply {
 /// blocking pool (the store may block), and adds `Retry-After` when the engine asks for it.
 async fn answer(
     app: &AppState,
+    endpoint: &'static str,
     peer: SocketAddr,
     headers: &HeaderMap,
     body: &[u8],
@@ -27,7 +28,10 @@ async fn answer(
 ) -> Reply {
     let params = match Params::parse(body) {
         Ok(p) => p,
-        Err(e) => return json(e.status, &e.body()),
+        Err(e) => {
+            app.metrics.oauth(endpoint, e.code);
+            return json(e.status, &e.body());
+        }
     };
     let req = ClientRequest {
         params,
@@ -40,6 +44,13 @@ async fn answer(
     let r = app
         .blocking(move |engine| handle(engine, &req, now_ms()))
         .await;
+    let outcome = match (r.status, r.body.get("error").and_then(|e| e.as_str())) {
+        (200..=299, _) => "ok",
+        (_, Some(code)) => code,
+        (429, None) => "rate_limited",
+        _ => "error",
+    };
+    app.metrics.oauth(endpoint, outcome);
     let mut reply = json(r.status, &r.body);
     if let Some(secs) = r.retry_after_s {
         reply
@@ -55,9 +66,14 @@ pub async fn device_authorization(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    answer(&app, peer, &headers, &body, |e, req, now| {
-        e.handle_device_authorization(req, now, &mut OsRandom)
-    })
+    answer(
+        &app,
+        "device_authorization",
+        peer,
+        &headers,
+        &body,
+        |e, req, now| e.handle_device_authorization(req, now, &mut OsRandom),
+    )
     .await
 }
 
@@ -67,7 +83,7 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    answer(&app, peer, &headers, &body, |e, req, now| {
+    answer(&app, "token", peer, &headers, &body, |e, req, now| {
         e.handle_token(req, now, &mut OsRandom)
     })
     .await
@@ -79,10 +95,32 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    answer(&app, peer, &headers, &body, |e, req, now| {
+    answer(&app, "revoke", peer, &headers, &body, |e, req, now| {
         e.handle_revocation(req, now)
     })
     .await
+}
+
+/// `POST /introspect` (RFC 7662), for resource servers (confidential clients marked
+/// `introspection`).
+pub async fn introspect(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    answer(&app, "introspect", peer, &headers, &body, |e, req, now| {
+        e.handle_introspection(req, now)
+    })
+    .await
+}
+
+/// `GET /jwks`: the public keys of JWT access tokens (RFC 7517 JWK Set).
+pub async fn jwks(State(app): State<AppState>) -> Reply {
+    let r = app
+        .blocking(move |engine| engine.handle_jwks(now_ms()))
+        .await;
+    json(r.status, &r.body)
 }
 
 /// `GET /userinfo` (Bearer token; RFC 6750 `WWW-Authenticate` on failure).

@@ -1,10 +1,13 @@
 //! An in-memory store: for tests and throwaway servers. One mutex makes every call atomic.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::engine::codes::Digest32;
-use crate::engine::{DeviceRecord, DeviceStatus, Store, StoreError, TokenRecord, TokenState};
+use crate::engine::{
+    DeviceRecord, DeviceStatus, GrantSummary, SigningKeyRecord, Store, StoreError, TokenRecord,
+    TokenState,
+};
 
 #[derive(Default)]
 struct Inner {
@@ -14,6 +17,7 @@ struct Inner {
     tokens: HashMap<Digest32, TokenRecord>,
     counters: HashMap<String, (i64, u32)>,
     secrets: HashMap<String, [u8; 32]>,
+    signing_keys: BTreeMap<i64, SigningKeyRecord>,
 }
 
 #[derive(Default)]
@@ -186,14 +190,62 @@ impl Store for MemoryStore {
         })
     }
 
+    fn grants_of(&self, subject: &str, now_ms: i64) -> Result<Vec<GrantSummary>, StoreError> {
+        let s = self.lock();
+        let mut out: Vec<GrantSummary> = s
+            .devices
+            .values()
+            .filter(|d| d.status == DeviceStatus::Consumed && d.subject.as_deref() == Some(subject))
+            .filter_map(|d| {
+                let tokens: Vec<&TokenRecord> =
+                    s.tokens.values().filter(|t| t.grant_id == d.id).collect();
+                let live = tokens
+                    .iter()
+                    .any(|t| t.state == TokenState::Active && t.expires_at_ms > now_ms);
+                live.then(|| GrantSummary {
+                    grant_id: d.id.clone(),
+                    client_id: d.client_id.clone(),
+                    scope: d.scope.clone(),
+                    device_source: d.source.clone(),
+                    approved_at_ms: tokens.iter().map(|t| t.issued_at_ms).min().unwrap_or(0),
+                    last_used_ms: tokens.iter().map(|t| t.issued_at_ms).max().unwrap_or(0),
+                })
+            })
+            .collect();
+        out.sort_by_key(|g| std::cmp::Reverse(g.last_used_ms));
+        out.truncate(100);
+        Ok(out)
+    }
+
+    fn pending_count(&self, now_ms: i64) -> Result<Option<u64>, StoreError> {
+        let s = self.lock();
+        let n = s
+            .devices
+            .values()
+            .filter(|d| d.status == DeviceStatus::Pending && d.expires_at_ms > now_ms)
+            .count();
+        Ok(Some(n as u64))
+    }
+
     fn purge(&self, before_ms: i64) -> Result<(), StoreError> {
         let mut s = self.lock();
+        let live_grants: std::collections::HashSet<String> = s
+            .tokens
+            .values()
+            .filter(|t| t.expires_at_ms >= before_ms)
+            .map(|t| t.grant_id.clone())
+            .collect();
         let gone: Vec<DeviceRecord> = s
             .devices
             .values()
-            .filter(|d| d.expires_at_ms < before_ms)
+            .filter(|d| d.expires_at_ms < before_ms && !live_grants.contains(&d.id))
             .cloned()
             .collect();
+        for d in s.devices.values_mut() {
+            if d.redeemed_at_ms.is_some_and(|at| at < before_ms) {
+                d.sealed_response = None;
+            }
+        }
         for d in gone {
             s.devices.remove(&d.id);
             s.by_code.remove(&d.device_code_hash);
@@ -206,5 +258,24 @@ impl Store for MemoryStore {
 
     fn secret(&self, name: &str, fresh: &[u8; 32]) -> Result<[u8; 32], StoreError> {
         Ok(*self.lock().secrets.entry(name.to_owned()).or_insert(*fresh))
+    }
+
+    fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        Ok(self.lock().signing_keys.values().cloned().collect())
+    }
+
+    fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<bool, StoreError> {
+        let mut s = self.lock();
+        let taken = s.signing_keys.contains_key(&key.generation)
+            || s.signing_keys.values().any(|k| k.kid == key.kid);
+        if !taken {
+            s.signing_keys.insert(key.generation, key.clone());
+        }
+        Ok(!taken)
+    }
+
+    fn delete_signing_key(&self, generation: i64) -> Result<(), StoreError> {
+        self.lock().signing_keys.remove(&generation);
+        Ok(())
     }
 }

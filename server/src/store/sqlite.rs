@@ -8,7 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::engine::codes::Digest32;
 use crate::engine::{
-    DeviceRecord, DeviceStatus, Store, StoreError, TokenKind, TokenRecord, TokenState,
+    DeviceRecord, DeviceStatus, GrantSummary, SigningKeyRecord, Store, StoreError, TokenKind,
+    TokenRecord, TokenState,
 };
 
 const SCHEMA: &str = "
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS devices (
   sealed_response BLOB
 );
 CREATE INDEX IF NOT EXISTS devices_expiry ON devices(expires_at_ms);
+CREATE INDEX IF NOT EXISTS devices_subject ON devices(subject);
 CREATE TABLE IF NOT EXISTS tokens (
   hash BLOB PRIMARY KEY,
   kind TEXT NOT NULL,
@@ -52,6 +54,12 @@ CREATE TABLE IF NOT EXISTS secrets (
   name TEXT PRIMARY KEY,
   value BLOB NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS signing_keys (
+  generation INTEGER PRIMARY KEY,
+  kid TEXT NOT NULL UNIQUE,
+  created_at_ms INTEGER NOT NULL,
+  private_key BLOB NOT NULL
+);
 ";
 
 /// Columns of `devices` added after its first version, with their types: a file made by an older
@@ -430,10 +438,51 @@ impl Store for SqliteStore {
     fn purge(&self, before_ms: i64) -> Result<(), StoreError> {
         self.conn()
             .execute_batch(&format!(
-                "DELETE FROM devices WHERE expires_at_ms < {before_ms};
+                "DELETE FROM devices WHERE expires_at_ms < {before_ms} AND NOT EXISTS \
+                   (SELECT 1 FROM tokens WHERE tokens.grant_id = devices.id \
+                    AND tokens.expires_at_ms >= {before_ms});
+                 UPDATE devices SET sealed_response = NULL \
+                   WHERE sealed_response IS NOT NULL AND redeemed_at_ms < {before_ms};
                  DELETE FROM tokens WHERE expires_at_ms < {before_ms};
                  DELETE FROM counters WHERE window_start_ms < {before_ms};"
             ))
+            .map_err(err)
+    }
+
+    fn grants_of(&self, subject: &str, now_ms: i64) -> Result<Vec<GrantSummary>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT d.id, d.client_id, d.scope, d.source, MIN(t.issued_at_ms), \
+                 MAX(t.issued_at_ms) FROM devices d JOIN tokens t ON t.grant_id = d.id \
+                 WHERE d.subject = ?1 AND d.status = 'consumed' \
+                 GROUP BY d.id \
+                 HAVING SUM(t.state = 'active' AND t.expires_at_ms > ?2) > 0 \
+                 ORDER BY MAX(t.issued_at_ms) DESC LIMIT 100",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(params![subject, now_ms], |r| {
+                Ok(GrantSummary {
+                    grant_id: r.get(0)?,
+                    client_id: r.get(1)?,
+                    scope: r.get(2)?,
+                    device_source: r.get(3)?,
+                    approved_at_ms: r.get(4)?,
+                    last_used_ms: r.get(5)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    fn pending_count(&self, now_ms: i64) -> Result<Option<u64>, StoreError> {
+        self.conn()
+            .prepare_cached(
+                "SELECT COUNT(*) FROM devices WHERE status = 'pending' AND expires_at_ms > ?1",
+            )
+            .and_then(|mut s| s.query_row([now_ms], |r| r.get::<_, i64>(0)))
+            .map(|n| Some(n.max(0) as u64))
             .map_err(err)
     }
 
@@ -450,5 +499,54 @@ impl Store for SqliteStore {
         value
             .try_into()
             .map_err(|_| StoreError(format!("secret {name} is not 32 bytes")))
+    }
+
+    fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT generation, kid, created_at_ms, private_key FROM signing_keys \
+                 ORDER BY generation",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(SigningKeyRecord {
+                    generation: r.get(0)?,
+                    kid: r.get(1)?,
+                    created_at_ms: r.get(2)?,
+                    private_key: r.get(3)?,
+                })
+            })
+            .map_err(err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<bool, StoreError> {
+        // Like `secret`: `INSERT OR IGNORE` on the unique generation, so the first process wins.
+        let n = self
+            .conn()
+            .prepare_cached(
+                "INSERT OR IGNORE INTO signing_keys (generation, kid, created_at_ms, private_key) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    key.generation,
+                    key.kid,
+                    key.created_at_ms,
+                    key.private_key
+                ])
+            })
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    fn delete_signing_key(&self, generation: i64) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("DELETE FROM signing_keys WHERE generation = ?1")
+            .and_then(|mut s| s.execute([generation]))
+            .map_err(err)?;
+        Ok(())
     }
 }

@@ -157,15 +157,15 @@ fn first_decision_wins_and_locks_the_code() {
         .handle_user_code(&a.user_code, &at("browser-2"), 2)
         .unwrap();
     assert_eq!(
-        e.handle_decision(&p1.device_id, "alice", true, 3),
+        e.handle_decision(&p1.device_id, "alice", "s", true, 3),
         Ok(DeviceStatus::Approved)
     );
     assert_eq!(
-        e.handle_decision(&p2.device_id, "mallory", true, 4),
+        e.handle_decision(&p2.device_id, "mallory", "s", true, 4),
         Err(EntryError::Invalid)
     );
     assert_eq!(
-        e.handle_decision(&p2.device_id, "mallory", false, 4),
+        e.handle_decision(&p2.device_id, "mallory", "s", false, 4),
         Err(EntryError::Invalid)
     );
     assert_eq!(
@@ -186,7 +186,7 @@ fn decision_rechecks_expiry() {
         .unwrap();
     assert_eq!(
         h.engine
-            .handle_decision(&p.device_id, "alice", true, 600_000),
+            .handle_decision(&p.device_id, "alice", "s", true, 600_000),
         Err(EntryError::Invalid)
     );
     assert_eq!(error(&h.poll(&a.device_code, 600_001)), "expired_token");

@@ -1,11 +1,14 @@
 //! Engine tests on a fake clock: every rule of RFC 8628 §3.1-3.5, §5.1, §6.1, RFC 9700
 //! §4.14.2 and RFC 7009 the engine implements, driven through its public API.
 
+mod audit;
 mod clients;
 mod codes;
 mod entry;
 mod issuance;
+mod jwt;
 mod lost_response;
+mod mirror;
 mod params;
 mod polling;
 mod refresh;
@@ -14,20 +17,21 @@ mod sqlite;
 mod sqlite_file;
 
 use deviceflow_server::engine::Entrant;
-use std::sync::Arc;
 
 use deviceflow_server::engine::{
     ClientRequest, Engine, EngineConfig, Params, Response, Store, DEVICE_CODE_GRANT,
 };
-use deviceflow_server::store::MemoryStore;
 use serde_json::Value;
 
 #[path = "../fixtures/mod.rs"]
 mod fixtures;
+#[path = "../pg/mod.rs"]
+mod pg;
 pub use fixtures::{clients, TestRng};
 
-/// An engine with a 5 s interval, 600 s codes and the test clients, plus its RNG.
-pub struct Harness<S: Store = Arc<MemoryStore>> {
+/// An engine with a 5 s interval, 600 s codes and the test clients, plus its RNG. By default on
+/// a [`mirror::Mirror`]: memory, SQLite and PostgreSQL at once, which must agree on every call.
+pub struct Harness<S: Store = mirror::Mirror> {
     pub engine: Engine<S>,
     pub rng: TestRng,
 }
@@ -40,7 +44,7 @@ impl Default for Harness {
 
 impl Harness {
     pub fn new() -> Self {
-        Self::with_store(Arc::new(MemoryStore::new()))
+        Self::with_store(mirror::Mirror::new())
     }
 
     pub fn request(pairs: &[(&str, &str)]) -> ClientRequest {
@@ -94,7 +98,7 @@ impl<S: Store> Harness<S> {
             .handle_user_code(user_code, &Entrant::new("browser", "198.51.100.7"), now)
             .unwrap();
         self.engine
-            .handle_decision(&pending.device_id, "alice", approve, now)
+            .handle_decision(&pending.device_id, "alice", "198.51.100.7", approve, now)
             .unwrap();
     }
 
