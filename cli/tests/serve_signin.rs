@@ -1,6 +1,6 @@
 //! `deviceflow serve`'s sign-in flags: one is required, the dev sign-in warns, the header
 //! sign-in needs trusted proxies, the upstream secret comes from the environment and is never
-//! printed. (The sign-ins themselves: `server/tests/signin.rs` and
+//! printed. (The sign-ins themselves: `server/tests/signin/` and
 //! `tests/e2e/server-upstream.test.mjs`.)
 #![cfg(all(unix, feature = "server"))]
 

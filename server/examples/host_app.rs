@@ -6,7 +6,7 @@
 //! a browser that is not signed in is sent to `/login?next=…` and comes back to the code entry.
 //!
 //! `cargo run -p deviceflow-server --example host_app [-- PORT]` prints the issuer on one stdout
-//! line and serves until stdin closes. `server/tests/signin.rs` runs it in-process.
+//! line and serves until stdin closes. `server/tests/signin/` runs it in-process.
 
 use std::io::Read;
 use std::net::SocketAddr;
