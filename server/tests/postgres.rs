@@ -338,7 +338,9 @@ fn a_transition_that_fails_midway_changes_nothing() {
         Some("a"),
     )
     .unwrap();
-    assert!(s.redeem("other", std::slice::from_ref(&taken), 1, b"x").unwrap());
+    assert!(s
+        .redeem("other", std::slice::from_ref(&taken), 1, b"x")
+        .unwrap());
     // A token hash that is taken: the insert fails, so the redemption is undone.
     let clash = [
         token("d", 5, TokenKind::Access),
