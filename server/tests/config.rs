@@ -795,3 +795,19 @@ fn per_client_lifetimes_reach_the_tokens() {
     assert_eq!(record.expires_at_ms - record.issued_at_ms, 7 * 86_400_000);
     server.shutdown();
 }
+
+#[test]
+fn the_metrics_address_is_read_and_checked() {
+    let ok = deviceflow_server::config::from_str(
+        "metrics = \"127.0.0.1:9100\"\n[sign_in]\nmethod = \"dev\"\n",
+        std::path::Path::new("t.toml"),
+    )
+    .unwrap();
+    assert_eq!(ok.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
+    let err = deviceflow_server::config::from_str(
+        "metrics = \"localhost\"\n[sign_in]\nmethod = \"dev\"\n",
+        std::path::Path::new("t.toml"),
+    )
+    .unwrap_err();
+    assert_eq!((err.key(), err.line()), ("metrics", Some(1)));
+}
