@@ -30,4 +30,3 @@ fn the_dev_sign_in_asks_a_name_keeps_it_and_forgets_it_on_not_you() {
     );
     s.shutdown();
 }
-

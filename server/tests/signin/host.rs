@@ -217,4 +217,3 @@ fn entry_limits_follow_the_signed_in_user_across_browsers() {
     assert_eq!(subject_of_tokens(&issuer, &a), "carol");
     drop(h.rt);
 }
-

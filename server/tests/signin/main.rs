@@ -203,4 +203,3 @@ fn enter_and_decide(b: &mut Browser, page_url: &str, code: &str, decision: &str)
         &[("csrf", &csrf(&confirm)), ("decision", decision)],
     )
 }
-

@@ -166,4 +166,3 @@ fn a_header_sign_in_without_trusted_proxies_does_not_start() {
     let err = spawn(config).unwrap_err();
     assert!(err.to_string().contains("trusted_proxies"), "{err}");
 }
-
