@@ -10,14 +10,16 @@
 #[allow(dead_code)]
 mod host_app;
 
+#[path = "../fixtures/raw_http.rs"]
+mod raw_http;
+
 mod dev;
 mod host;
 mod proxy;
 mod upstream;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

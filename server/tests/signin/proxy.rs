@@ -1,6 +1,7 @@
 //! Behind an authenticating proxy: the header, believed only from trusted proxies.
 
 use super::*;
+use raw_http::form;
 
 /// One HTTP/1.1 exchange from source address `from`: (status, Set-Cookie pair, body).
 fn raw(
@@ -11,37 +12,8 @@ fn raw(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, Option<String>, String) {
-    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    sock.bind(&SocketAddr::new(from, 0).into()).unwrap();
-    sock.connect_timeout(&to.into(), Duration::from_secs(5))
-        .unwrap();
-    let mut s: TcpStream = sock.into();
-    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {to}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if method == "POST" {
-        req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
-        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let out = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let cookie = head
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .map(|v| v.split(';').next().unwrap().to_owned());
-    (status, cookie, body.to_owned())
+    let r = raw_http::http(from, to, method, path, headers, body);
+    (r.status, r.cookie, r.body)
 }
 
 const PROXY: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
@@ -53,12 +25,6 @@ fn behind_proxy() -> ServerHandle {
     config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     config.sign_in = SignIn::Header(HeaderSignIn::new(USER_HEADER));
     spawn(config).unwrap()
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
 }
 
 #[test]
