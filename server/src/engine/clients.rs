@@ -176,6 +176,16 @@ impl ClientRegistry {
         self.clients.get(client_id)
     }
 
+    /// What a page shows for `client_id`: its name (the id itself for a client no longer
+    /// registered) and whether that name is only the app's own claim (a public client, RFC
+    /// 8628 §5.6, or an unknown one).
+    pub fn shown_name(&self, client_id: &str) -> (String, bool) {
+        match self.get(client_id) {
+            Some(c) => (c.name.clone(), c.is_public()),
+            None => (client_id.to_owned(), true),
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Client> {
         self.clients.values()
     }

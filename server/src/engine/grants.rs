@@ -20,6 +20,15 @@ pub struct GrantSummary {
     pub last_used_ms: i64,
 }
 
+/// A grant as the devices page shows it: the stored summary and its client's shown name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceGrant {
+    pub summary: GrantSummary,
+    pub client_name: String,
+    /// The name is only the app's own claim (a public client, RFC 8628 §5.6).
+    pub client_is_public: bool,
+}
+
 impl<S: Store> Engine<S> {
     /// The grants `subject` approved that hold an unexpired, unrevoked token at `now_ms`, most
     /// recently used first.
@@ -27,8 +36,20 @@ impl<S: Store> Engine<S> {
         &self,
         subject: &str,
         now_ms: i64,
-    ) -> Result<Vec<GrantSummary>, StoreError> {
-        self.store.grants_of(subject, now_ms)
+    ) -> Result<Vec<DeviceGrant>, StoreError> {
+        Ok(self
+            .store
+            .grants_of(subject, now_ms)?
+            .into_iter()
+            .map(|summary| {
+                let (client_name, client_is_public) = self.clients.shown_name(&summary.client_id);
+                DeviceGrant {
+                    summary,
+                    client_name,
+                    client_is_public,
+                }
+            })
+            .collect())
     }
 
     /// `subject` revokes one of their grants from `source`: every token of it ends now.

@@ -34,7 +34,7 @@ use std::fmt;
 
 pub use clients::{AccessTokenFormat, AuthMethod, Client, ClientRegistry};
 pub use error::OAuthError;
-pub use grants::GrantSummary;
+pub use grants::{DeviceGrant, GrantSummary};
 pub use issuance::IssuanceLimits;
 pub use keys::KeyRotation;
 pub use params::Params;

@@ -161,10 +161,10 @@ impl<S: Store> Engine<S> {
         if entries > self.config.limits.entries_per_code {
             return Ok(None);
         }
-        let client = self.clients.get(&device.client_id);
+        let (client_name, client_is_public) = self.clients.shown_name(&device.client_id);
         Ok(Some(PendingDevice {
-            client_name: client.map_or_else(|| device.client_id.clone(), |c| c.name.clone()),
-            client_is_public: client.is_none_or(|c| c.is_public()),
+            client_name,
+            client_is_public,
             client_id: device.client_id,
             scopes: device
                 .scope

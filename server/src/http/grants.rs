@@ -10,7 +10,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 
-use super::html::{forbidden_page, grants_page, message_page, GrantRow};
+use super::html::{forbidden_page, grants_page, message_page};
 use super::pages::refused;
 use super::reply::{html, see_other, Reply};
 use super::signin::Who;
@@ -32,22 +32,7 @@ pub async fn list(
         Who::User(user) => {
             let subject = user.id.clone();
             let grants = app
-                .blocking(move |engine| {
-                    engine.handle_grants(&subject, now).map(|grants| {
-                        grants
-                            .into_iter()
-                            .map(|g| {
-                                let client = engine.clients.get(&g.client_id);
-                                GrantRow {
-                                    client_name: client
-                                        .map_or_else(|| g.client_id.clone(), |c| c.name.clone()),
-                                    client_is_public: client.is_none_or(|c| c.is_public()),
-                                    summary: g,
-                                }
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
+                .blocking(move |engine| engine.handle_grants(&subject, now))
                 .await;
             match grants {
                 Ok(rows) => html(

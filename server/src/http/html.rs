@@ -265,15 +265,13 @@ pub fn utc(ms: i64) -> String {
     )
 }
 
-/// One row of "Your devices".
-pub struct GrantRow {
-    pub client_name: String,
-    pub client_is_public: bool,
-    pub summary: crate::engine::GrantSummary,
-}
-
 /// "Your devices": each live grant with a Revoke button (a POST with the CSRF token).
-pub fn grants_page(base: &str, csrf: &str, user: &str, rows: &[GrantRow]) -> String {
+pub fn grants_page(
+    base: &str,
+    csrf: &str,
+    user: &str,
+    rows: &[crate::engine::DeviceGrant],
+) -> String {
     let items: String = rows
         .iter()
         .map(|r| {
