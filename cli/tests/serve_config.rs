@@ -71,22 +71,7 @@ fn stop(r: Running) -> i32 {
 }
 
 fn login(home: &Home, issuer: &str, client_id: &str, secret: Option<&str>) -> Running {
-    let mut cmd = cli(home);
-    cmd.args([
-        "--json",
-        "login",
-        "--issuer",
-        issuer,
-        "--client-id",
-        client_id,
-    ])
-    .args([
-        "--scope",
-        "profile offline_access",
-        "--no-open",
-        "--store",
-        "file",
-    ]);
+    let mut cmd = json_login(home, issuer, client_id, "profile offline_access");
     if let Some(secret) = secret {
         cmd.env("DEVICEFLOW_CLIENT_SECRET", secret);
     }

@@ -52,17 +52,7 @@ fn kill9(r: Running) {
 }
 
 fn login(home: &Home, issuer: &str) -> (Running, String) {
-    let mut cmd = cli(home);
-    cmd.args([
-        "--json",
-        "login",
-        "--issuer",
-        issuer,
-        "--client-id",
-        "deviceflow-cli",
-    ])
-    .args(["--scope", SCOPE, "--no-open", "--store", "file"]);
-    let mut r = Running::spawn(cmd);
+    let mut r = Running::spawn(json_login(home, issuer, "deviceflow-cli", SCOPE));
     let first: Value = serde_json::from_str(&r.next_stdout().unwrap()).unwrap();
     assert_eq!(first["status"], "waiting_for_authorization");
     let code = first["user_code"].as_str().unwrap().to_owned();

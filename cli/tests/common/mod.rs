@@ -194,6 +194,22 @@ pub fn cli(home: &Home) -> Command {
     cmd
 }
 
+/// `deviceflow --json login` against `issuer` as `client_id` for `scope`: no browser, tokens in
+/// the file store. The caller adds what its test needs and spawns it.
+pub fn json_login(home: &Home, issuer: &str, client_id: &str, scope: &str) -> Command {
+    let mut cmd = cli(home);
+    cmd.args([
+        "--json",
+        "login",
+        "--issuer",
+        issuer,
+        "--client-id",
+        client_id,
+    ])
+    .args(["--scope", scope, "--no-open", "--store", "file"]);
+    cmd
+}
+
 pub fn run(mut cmd: Command) -> Output {
     cmd.output().unwrap()
 }
