@@ -42,11 +42,16 @@ PG_ONE=$(pg_url "${PG_DBS[0]}")
 PG_TWO=$(pg_url "${PG_DBS[1]}")
 
 # Each server gets a stdin pipe (a FIFO held open by a sleeper): closing it stops the server.
+# Every server runs on CPU 0 and the load generator on CPU 1 (when there are two): "the server on
+# one core", and the CPU time each server spends per request is measured, not guessed.
+SERVER_CPU=0 LOAD_CPU=$(( $(nproc) > 1 ? 1 : 0 ))
 start() { # name cmd...  → prints the server's first stdout line
   local name=$1; shift
   mkfifo "$WORK/$name.in"
   sleep $((DURATION * 10 + 300)) > "$WORK/$name.in" & pids+=($!)
-  "$@" < "$WORK/$name.in" > "$WORK/$name.out" 2> "$WORK/$name.err" & pids+=($!)
+  taskset -c "$SERVER_CPU" "$@" < "$WORK/$name.in" > "$WORK/$name.out" 2> "$WORK/$name.err" &
+  pids+=($!)
+  echo $! > "$WORK/$name.pid"
   for _ in $(seq 150); do
     [ -s "$WORK/$name.out" ] && break
     sleep 0.2
@@ -77,22 +82,34 @@ codes() { # device_authorization_url client_id file
   done > "$3"
 }
 
-# One wrk run per URL, all at once, the connections shared out between them; one result line:
-# label|requests/s (sum)|p99 (the worst)|non-2xx (sum).
-load() { # label script client_id codes url...
+# CPU time (user + system, clock ticks) of the servers named, summed.
+cpu_ticks() { # name...
+  local total=0 name
+  for name in "$@"; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$(cat "$WORK/$name.pid")/stat")))
+  done
+  echo "$total"
+}
+
+# One wrk run per server, all at once, the connections shared out between them; one result line:
+# label|requests/s (sum)|p99 (the worst)|non-2xx (sum)|requests per CPU-second of the servers.
+load() { # label script client_id codes name=url...
   local label=$1 script=$2 client=$3 codes=$4; shift 4
-  local n=$# i=0 running=()
-  for url in "$@"; do
-    CLIENT_ID=$client CODES=$codes wrk -t1 -c$((CONNECTIONS / n)) -d"${DURATION}s" --latency \
-      -s "$HERE/$script" "$url" > "$WORK/wrk.$i" &
+  local n=$# i=0 running=() names=() target
+  for target in "$@"; do names+=("${target%%=*}"); done
+  local before; before=$(cpu_ticks "${names[@]}")
+  for target in "$@"; do
+    CLIENT_ID=$client CODES=$codes taskset -c "$LOAD_CPU" wrk -t1 -c$((CONNECTIONS / n)) \
+      -d"${DURATION}s" --latency -s "$HERE/$script" "${target#*=}" > "$WORK/wrk.$i" &
     running+=($!)
     i=$((i + 1))
   done
   for p in "${running[@]}"; do wait "$p"; done
-  python3 - "$label" "$WORK"/wrk.* <<'PY'
+  local ticks=$(( $(cpu_ticks "${names[@]}") - before ))
+  python3 - "$label" "$ticks" "$(getconf CLK_TCK)" "$WORK"/wrk.* <<'PY'
 import re, sys
-label, files = sys.argv[1], sys.argv[2:]
-rps = p99 = errors = 0.0
+label, ticks, hz, files = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+rps = p99 = errors = requests = 0.0
 for f in files:
     text = open(f).read()
     rps += float(re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M).group(1))
@@ -101,24 +118,26 @@ for f in files:
     p99 = max(p99, ms)
     e = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     errors += int(e.group(1)) if e else 0
-print(f"{label}|{rps:.0f}|{p99:.2f}ms|{int(errors)}")
+    requests += int(re.search(r"^\s+(\d+) requests in", text, re.M).group(1))
+per_cpu = requests / (ticks / hz) if ticks else 0
+print(f"{label}|{rps:.0f}|{p99:.2f}ms|{int(errors)}|{per_cpu:.0f}")
 PY
   cat "$WORK"/wrk.* >> "$WORK/wrk.log"
   rm -f "$WORK"/wrk.*
 }
 results=()
-results+=("$(load "deviceflow SQLite: device_authorization" device_auth.lua deviceflow-cli "" "$SQLITE/device_authorization")")
-results+=("$(load "deviceflow PostgreSQL, 1 instance: device_authorization" device_auth.lua deviceflow-cli "" "$PG1/device_authorization")")
-results+=("$(load "deviceflow PostgreSQL, 2 instances: device_authorization" device_auth.lua deviceflow-cli "" "$PG2A/device_authorization" "$PG2B/device_authorization")")
-results+=("$(load "node-oidc-provider: device_authorization" device_auth.lua public-cli "" "$OP/device/auth")")
+results+=("$(load "deviceflow SQLite: device_authorization" device_auth.lua deviceflow-cli "" "sqlite=$SQLITE/device_authorization")")
+results+=("$(load "deviceflow PostgreSQL, 1 instance: device_authorization" device_auth.lua deviceflow-cli "" "pg-one=$PG1/device_authorization")")
+results+=("$(load "deviceflow PostgreSQL, 2 instances: device_authorization" device_auth.lua deviceflow-cli "" "pg-two-a=$PG2A/device_authorization" "pg-two-b=$PG2B/device_authorization")")
+results+=("$(load "node-oidc-provider: device_authorization" device_auth.lua public-cli "" "oidc=$OP/device/auth")")
 codes "$SQLITE/device_authorization" deviceflow-cli "$WORK/sqlite.codes"
 codes "$PG1/device_authorization" deviceflow-cli "$WORK/pg1.codes"
 codes "$PG2A/device_authorization" deviceflow-cli "$WORK/pg2.codes"
 codes "$OP/device/auth" public-cli "$WORK/op.codes"
-results+=("$(load "deviceflow SQLite: token poll" poll.lua deviceflow-cli "$WORK/sqlite.codes" "$SQLITE/token")")
-results+=("$(load "deviceflow PostgreSQL, 1 instance: token poll" poll.lua deviceflow-cli "$WORK/pg1.codes" "$PG1/token")")
-results+=("$(load "deviceflow PostgreSQL, 2 instances: token poll" poll.lua deviceflow-cli "$WORK/pg2.codes" "$PG2A/token" "$PG2B/token")")
-results+=("$(load "node-oidc-provider: token poll" poll.lua public-cli "$WORK/op.codes" "$OP/token")")
+results+=("$(load "deviceflow SQLite: token poll" poll.lua deviceflow-cli "$WORK/sqlite.codes" "sqlite=$SQLITE/token")")
+results+=("$(load "deviceflow PostgreSQL, 1 instance: token poll" poll.lua deviceflow-cli "$WORK/pg1.codes" "pg-one=$PG1/token")")
+results+=("$(load "deviceflow PostgreSQL, 2 instances: token poll" poll.lua deviceflow-cli "$WORK/pg2.codes" "pg-two-a=$PG2A/token" "pg-two-b=$PG2B/token")")
+results+=("$(load "node-oidc-provider: token poll" poll.lua public-cli "$WORK/op.codes" "oidc=$OP/token")")
 
 # Bytes per pending code: 10,000 pending device authorizations in each store (the tests that
 # measure it print one line each).
@@ -128,20 +147,23 @@ sizes=$(
 )
 
 echo
-echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s on $(nproc) cores ($(date -u +%FT%TZ)); two instances: two wrk -t1 -c$((CONNECTIONS / 2)) at once, one per instance (requests/s summed, the worse p99); $CODES_N pending codes for polls"
-echo "| run | requests/s | p99 latency | non-2xx (polls: all 400 by design) |"
-echo "|---|---|---|---|"
+echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s on CPU $LOAD_CPU, every server on CPU $SERVER_CPU, $(nproc) cores ($(date -u +%FT%TZ)); two instances: two wrk -t1 -c$((CONNECTIONS / 2)) at once, one per instance (requests/s summed, the worse p99); $CODES_N pending codes for polls"
+echo "| run | requests/s | requests per server CPU-second | p99 latency | non-2xx (polls: all 400 by design) |"
+echo "|---|---|---|---|---|"
 for r in "${results[@]}"; do
-  IFS='|' read -r label rps p99 err <<< "$r"
-  echo "| $label | $rps | $p99 | $err |"
+  IFS='|' read -r label rps p99 err percpu <<< "$r"
+  echo "| $label | $rps | $percpu | $p99 | $err |"
 done
 echo
 echo "$sizes" | grep "bytes per pending code" || echo "(no size figures: the size tests did not run)"
 python3 - "${results[@]}" <<'PY'
 import sys
-rows = {r.split('|')[0]: float(r.split('|')[1]) for r in sys.argv[1:]}
+rows = {r.split('|')[0]: r.split('|') for r in sys.argv[1:]}
 for kind in ("device_authorization", "token poll"):
     op = rows[f"node-oidc-provider: {kind}"]
     for setup in ("SQLite", "PostgreSQL, 1 instance", "PostgreSQL, 2 instances"):
-        print(f"ratio {kind}: deviceflow {setup} / node-oidc-provider = {rows[f'deviceflow {setup}: {kind}'] / op:.2f}x")
+        row = rows[f"deviceflow {setup}: {kind}"]
+        print(f"ratio {kind}: deviceflow {setup} / node-oidc-provider = "
+              f"{float(row[1]) / float(op[1]):.2f}x requests/s, "
+              f"{float(row[4]) / float(op[4]):.2f}x requests per CPU-second")
 PY

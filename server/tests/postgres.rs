@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use deviceflow_server::engine::codes::sha256;
 use deviceflow_server::engine::{
-    ClientRequest, DeviceRecord, DeviceStatus, Engine, EngineConfig, Entrant, Params, Response,
-    SigningKeyRecord, Store, TokenKind, TokenRecord, TokenState, DEVICE_CODE_GRANT,
+    ClientRequest, DeviceRecord, DeviceStatus, Engine, EngineConfig, Entrant, Insertion, Params,
+    Quota, Response, SigningKeyRecord, Store, TokenKind, TokenRecord, TokenState,
+    DEVICE_CODE_GRANT,
 };
 use deviceflow_server::store::postgres::migration_names;
 use deviceflow_server::store::{PostgresOptions, PostgresStore};
@@ -223,9 +224,39 @@ fn one_time_transitions_happen_once_across_stores() {
 
     // The same codes inserted by 12 instances: one insert.
     let inserted = race(12, &stores, |_, st| {
-        st.insert_device(&device("d1", 1)).unwrap()
+        st.insert_device(&device("d1", 1), &[]).unwrap() == Insertion::Inserted
     });
     assert_eq!(wins(&inserted), 1);
+
+    // Distinct codes against a quota of 5 per source, then 7 per client, from 12 instances at
+    // once: 5 inserted; the 7 over the source quota are not counted against the client.
+    let quotas = [
+        Quota {
+            key: "issue-src:198.51.100.7",
+            window_start_ms: 0,
+            limit: 5,
+        },
+        Quota {
+            key: "issue-client:c",
+            window_start_ms: 0,
+            limit: 7,
+        },
+    ];
+    let counted = race(12, &stores, |i, st| {
+        st.insert_device(&device(&format!("q{i}"), 100 + i as u8), &quotas)
+            .unwrap()
+    });
+    let inserted = counted
+        .iter()
+        .filter(|c| **c == Insertion::Inserted)
+        .count();
+    let over = counted
+        .iter()
+        .filter(|c| **c == Insertion::OverQuota(0))
+        .count();
+    assert_eq!((inserted, over), (5, 7), "{counted:?}");
+    assert_eq!(s.counter("issue-src:198.51.100.7", 0).unwrap(), 12);
+    assert_eq!(s.counter("issue-client:c", 0).unwrap(), 5);
 
     // Polls that read the same `last_poll_ms`: one records itself.
     let recorded = race(12, &stores, |i, st| {
@@ -249,7 +280,7 @@ fn one_time_transitions_happen_once_across_stores() {
     assert_eq!(s.device_by_id("d1").unwrap().unwrap().status, decisions[0]);
 
     // Redemption, each racer with a token set of its own: one set is stored.
-    s.insert_device(&device("d2", 2)).unwrap();
+    s.insert_device(&device("d2", 2), &[]).unwrap();
     s.set_status(
         "d2",
         DeviceStatus::Pending,
@@ -321,7 +352,7 @@ fn a_transition_that_fails_midway_changes_nothing() {
         return;
     };
     let s = schema.store();
-    s.insert_device(&device("d", 1)).unwrap();
+    s.insert_device(&device("d", 1), &[]).unwrap();
     s.set_status(
         "d",
         DeviceStatus::Pending,
@@ -330,7 +361,7 @@ fn a_transition_that_fails_midway_changes_nothing() {
     )
     .unwrap();
     let taken = token("other", 9, TokenKind::Access);
-    s.insert_device(&device("other", 8)).unwrap();
+    s.insert_device(&device("other", 8), &[]).unwrap();
     s.set_status(
         "other",
         DeviceStatus::Pending,

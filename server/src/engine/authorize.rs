@@ -5,13 +5,15 @@ use serde_json::{json, Value};
 use super::audit::{Event, Kind};
 use super::codes::{self, display_user_code};
 use super::{
-    ClientRequest, DeviceRecord, DeviceStatus, Engine, OAuthError, Random, Response, Store,
+    ClientRequest, DeviceRecord, DeviceStatus, Engine, Insertion, OAuthError, Random, Response,
+    Store,
 };
 
 impl<S: Store> Engine<S> {
     /// `POST /device_authorization`: authenticates the client (§3.1: confidential clients as at
     /// the token endpoint), checks the grant is enabled and the scopes allowed, counts the request
-    /// against the [`IssuanceLimits`](super::IssuanceLimits) (429 over them), and issues codes.
+    /// against the [`IssuanceLimits`](super::IssuanceLimits) (429 over them) and issues codes, in one
+    /// store transaction.
     pub fn handle_device_authorization(
         &self,
         req: &ClientRequest,
@@ -37,7 +39,8 @@ impl<S: Store> Engine<S> {
         }
         let scope = self.granted_scope(client, req.params.get("scope"))?;
         // Only requests that passed authentication and the scope check count.
-        self.count_issuance(client, &req.source, now_ms)?;
+        let keys = super::issuance::issuance_keys(client, &req.source);
+        let quotas = self.issuance_quotas(&keys, now_ms);
         let cfg = &self.config;
         // A collision of 256-bit device codes is impossible in practice; of user codes, rare.
         for _ in 0..8 {
@@ -60,28 +63,31 @@ impl<S: Store> Engine<S> {
                 redeemed_at_ms: None,
                 sealed_response: None,
             };
-            if self.store.insert_device(&record)? {
-                Event {
-                    kind: Kind::Issuance,
-                    at_ms: now_ms,
-                    client_id: &record.client_id,
-                    grant: &record.id,
-                    subject: "",
-                    source: &record.source,
-                    detail: &record.scope,
-                }
-                .emit();
-                let shown = display_user_code(&user_code);
-                let uri = cfg.verification_uri();
-                return Ok(json!({
-                    "device_code": device_code,
-                    "user_code": shown,
-                    "verification_uri": uri,
-                    "verification_uri_complete": format!("{uri}?user_code={shown}"),
-                    "expires_in": cfg.device_code_ttl_ms / 1000,
-                    "interval": (cfg.interval_ms + 999) / 1000,
-                }));
+            match self.store.insert_device(&record, &quotas)? {
+                Insertion::Inserted => {}
+                Insertion::CodeTaken => continue,
+                Insertion::OverQuota(over) => return Err(self.over_issuance_quota(over, now_ms)),
             }
+            Event {
+                kind: Kind::Issuance,
+                at_ms: now_ms,
+                client_id: &record.client_id,
+                grant: &record.id,
+                subject: "",
+                source: &record.source,
+                detail: &record.scope,
+            }
+            .emit();
+            let shown = display_user_code(&user_code);
+            let uri = cfg.verification_uri();
+            return Ok(json!({
+                "device_code": device_code,
+                "user_code": shown,
+                "verification_uri": uri,
+                "verification_uri_complete": format!("{uri}?user_code={shown}"),
+                "expires_in": cfg.device_code_ttl_ms / 1000,
+                "interval": (cfg.interval_ms + 999) / 1000,
+            }));
         }
         Err(OAuthError::server_error(
             "could not allocate a unique user code",

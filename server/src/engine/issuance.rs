@@ -1,7 +1,7 @@
 //! Rate limits on issuing device codes (RFC 8628 §5.2 leaves it to the server): each issued
 //! code is a stored record, so a flood of requests would grow the store without bound.
 
-use super::{Client, Engine, OAuthError, Store};
+use super::{Client, Engine, OAuthError, Quota, Store};
 
 /// How many device authorizations are issued per fixed window, per source and per client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,37 +26,48 @@ impl Default for IssuanceLimits {
 }
 
 impl<S: Store> Engine<S> {
-    /// Counts one issuance for `source` and `client`; HTTP 429 with `Retry-After` (the seconds
-    /// left in the window) once either is over its limit. A request refused for its source is
-    /// not counted against the client, so one noisy source cannot use up a client's allowance.
-    pub(crate) fn count_issuance(
-        &self,
-        client: &Client,
-        source: &str,
-        now_ms: i64,
-    ) -> Result<(), OAuthError> {
+    /// The quotas a device authorization of `client` from `source` counts against, in the order
+    /// they are counted (per source first: a request refused for its source is not counted
+    /// against the client, so one noisy source cannot use up a client's allowance). `keys` holds
+    /// their counter names.
+    pub(crate) fn issuance_quotas<'k>(&self, keys: &'k [String; 2], now_ms: i64) -> [Quota<'k>; 2] {
         let limits = &self.config.issuance;
-        let window_ms = limits.window_ms.max(1);
+        let window_start_ms = now_ms - now_ms.rem_euclid(limits.window_ms.max(1));
+        [
+            Quota {
+                key: &keys[0],
+                window_start_ms,
+                limit: limits.per_source,
+            },
+            Quota {
+                key: &keys[1],
+                window_start_ms,
+                limit: limits.per_client,
+            },
+        ]
+    }
+
+    /// HTTP 429 with `Retry-After` (the seconds left in the window) for a request over
+    /// `quotas[over]` (0: its source's, 1: its client's).
+    pub(crate) fn over_issuance_quota(&self, over: usize, now_ms: i64) -> OAuthError {
+        let window_ms = self.config.issuance.window_ms.max(1);
         let window = now_ms - now_ms.rem_euclid(window_ms);
         let retry_after_s = ((window + window_ms - now_ms) as u64).div_ceil(1000).max(1);
-        let by_source = self
-            .store
-            .bump_counter(&format!("issue-src:{source}"), window)?;
-        if by_source > limits.per_source {
-            return Err(OAuthError::rate_limited(
-                retry_after_s,
-                "too many device authorization requests from this address; retry later",
-            ));
-        }
-        let by_client = self
-            .store
-            .bump_counter(&format!("issue-client:{}", client.client_id), window)?;
-        if by_client > limits.per_client {
-            return Err(OAuthError::rate_limited(
-                retry_after_s,
-                "too many device authorization requests for this client; retry later",
-            ));
-        }
-        Ok(())
+        OAuthError::rate_limited(
+            retry_after_s,
+            if over == 0 {
+                "too many device authorization requests from this address; retry later"
+            } else {
+                "too many device authorization requests for this client; retry later"
+            },
+        )
     }
+}
+
+/// The counter names of [`Engine::issuance_quotas`].
+pub(crate) fn issuance_keys(client: &Client, source: &str) -> [String; 2] {
+    [
+        format!("issue-src:{source}"),
+        format!("issue-client:{}", client.client_id),
+    ]
 }

@@ -40,8 +40,8 @@ pub use keys::KeyRotation;
 pub use params::Params;
 pub use random::Random;
 pub use store::{
-    DeviceRecord, DeviceStatus, SigningKeyRecord, Store, StoreError, TokenKind, TokenRecord,
-    TokenState,
+    DeviceRecord, DeviceStatus, Insertion, Quota, SigningKeyRecord, Store, StoreError, TokenKind,
+    TokenRecord, TokenState,
 };
 pub use verify::{Entrant, EntryError, PendingDevice};
 

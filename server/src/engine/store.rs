@@ -172,11 +172,38 @@ impl std::fmt::Debug for SigningKeyRecord {
 #[error("{0}")]
 pub struct StoreError(pub String);
 
+/// A rate limit an insert counts against: the counter `key` of the window starting at
+/// `window_start_ms` goes up by one, and the insert is refused once it is over `limit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota<'a> {
+    pub key: &'a str,
+    pub window_start_ms: i64,
+    pub limit: u32,
+}
+
+/// What [`Store::insert_device`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Insertion {
+    /// Stored, and counted against every quota.
+    Inserted,
+    /// Its device or user code hash (or id) is taken: nothing stored (the engine then draws
+    /// new codes). Whether the quotas were counted is up to the store.
+    CodeTaken,
+    /// `quotas[i]` is over its limit: counted against it and those before it (not those after),
+    /// nothing stored.
+    OverQuota(usize),
+}
+
 /// Storage for the engine. Implementations must make each method atomic.
 pub trait Store: Send + Sync {
-    /// Inserts a new pending authorization. `Ok(false)` if its device or user code hash is
-    /// already taken (the engine then draws new codes).
-    fn insert_device(&self, device: &DeviceRecord) -> Result<bool, StoreError>;
+    /// Counts a new pending authorization against `quotas`, in order, and inserts it if none is
+    /// over its limit: one transaction (a device authorization is one commit, not one per
+    /// counter).
+    fn insert_device(
+        &self,
+        device: &DeviceRecord,
+        quotas: &[Quota<'_>],
+    ) -> Result<Insertion, StoreError>;
     fn device_by_id(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError>;
     fn device_by_code(
         &self,
@@ -239,6 +266,13 @@ pub trait Store: Send + Sync {
         let _ = now_ms;
         Ok(None)
     }
+    /// Whether every call is local work of microseconds (an embedded database, memory), never a
+    /// network round trip. A host may then run calls on its event loop instead of handing each
+    /// to a thread pool (the hand-off costs more than the call); `false`, the safe answer, is the
+    /// default.
+    fn is_local(&self) -> bool {
+        false
+    }
     /// The secret stored under `name`, storing `fresh` first if there is none, atomically: the
     /// first caller's value wins and every later caller (process, instance) gets the same one.
     /// For keys that must outlive a restart and be shared (the user-code HMAC key, the session
@@ -255,8 +289,8 @@ pub trait Store: Send + Sync {
 
 /// A shared store (`Arc<SqliteStore>`, `Arc<dyn Store>`) is a store.
 impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
-    fn insert_device(&self, d: &DeviceRecord) -> Result<bool, StoreError> {
-        (**self).insert_device(d)
+    fn insert_device(&self, d: &DeviceRecord, q: &[Quota<'_>]) -> Result<Insertion, StoreError> {
+        (**self).insert_device(d, q)
     }
     fn device_by_id(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError> {
         (**self).device_by_id(id)
@@ -314,6 +348,9 @@ impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     }
     fn pending_count(&self, now_ms: i64) -> Result<Option<u64>, StoreError> {
         (**self).pending_count(now_ms)
+    }
+    fn is_local(&self) -> bool {
+        (**self).is_local()
     }
     fn grants_of(
         &self,

@@ -245,11 +245,19 @@ impl AppState {
         client_ip::source_key(self.trusted.client_ip(peer.ip(), headers))
     }
 
-    /// Runs an engine call on tokio's blocking pool: store calls may block (SQLite's lock).
+    /// Runs an engine call: on this task when the store is local (SQLite, memory: a call takes
+    /// microseconds, less than handing it to another thread and back, which was most of a
+    /// request's CPU time), else on tokio's blocking pool (a database server's round trips).
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&SharedEngine) -> T + Send + 'static,
     ) -> T {
+        if self.engine.store.is_local() {
+            let started = std::time::Instant::now();
+            let out = f(&self.engine);
+            self.metrics.engine_call(started);
+            return out;
+        }
         let (engine, metrics) = (self.engine.clone(), self.metrics.clone());
         let call = move || {
             let started = std::time::Instant::now();
@@ -277,14 +285,16 @@ pub async fn serve(config: ServerConfig) -> io::Result<ServerHandle> {
     Ok(handle)
 }
 
-/// Starts the server on its own thread and tokio runtime (2 workers); for callers without one.
+/// Starts the server on its own thread and tokio runtime (2 workers, or 1 when the process may
+/// run on one core only: two would take turns on it); for callers without one.
 pub fn spawn(config: ServerConfig) -> io::Result<ServerHandle> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(2));
     let (tx, rx) = std::sync::mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("deviceflow-server".into())
         .spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
+                .worker_threads(workers)
                 .enable_all()
                 .build();
             let rt = match rt {

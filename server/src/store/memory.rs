@@ -5,8 +5,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::engine::codes::Digest32;
 use crate::engine::{
-    DeviceRecord, DeviceStatus, GrantSummary, SigningKeyRecord, Store, StoreError, TokenRecord,
-    TokenState,
+    DeviceRecord, DeviceStatus, GrantSummary, Insertion, Quota, SigningKeyRecord, Store,
+    StoreError, TokenRecord, TokenState,
 };
 
 #[derive(Default)]
@@ -18,6 +18,20 @@ struct Inner {
     counters: HashMap<String, (i64, u32)>,
     secrets: HashMap<String, [u8; 32]>,
     signing_keys: BTreeMap<i64, SigningKeyRecord>,
+}
+
+impl Inner {
+    fn bump(&mut self, key: &str, window_start_ms: i64) -> u32 {
+        let entry = self
+            .counters
+            .entry(key.to_owned())
+            .or_insert((window_start_ms, 0));
+        if entry.0 != window_start_ms {
+            *entry = (window_start_ms, 0);
+        }
+        entry.1 += 1;
+        entry.1
+    }
 }
 
 #[derive(Default)]
@@ -47,18 +61,27 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
-    fn insert_device(&self, d: &DeviceRecord) -> Result<bool, StoreError> {
+    fn insert_device(
+        &self,
+        d: &DeviceRecord,
+        quotas: &[Quota<'_>],
+    ) -> Result<Insertion, StoreError> {
         let mut s = self.lock();
         if s.by_code.contains_key(&d.device_code_hash)
             || s.by_user_code.contains_key(&d.user_code_hash)
             || s.devices.contains_key(&d.id)
         {
-            return Ok(false);
+            return Ok(Insertion::CodeTaken);
+        }
+        for (i, q) in quotas.iter().enumerate() {
+            if s.bump(q.key, q.window_start_ms) > q.limit {
+                return Ok(Insertion::OverQuota(i));
+            }
         }
         s.by_code.insert(d.device_code_hash, d.id.clone());
         s.by_user_code.insert(d.user_code_hash, d.id.clone());
         s.devices.insert(d.id.clone(), d.clone());
-        Ok(true)
+        Ok(Insertion::Inserted)
     }
 
     fn device_by_id(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError> {
@@ -171,16 +194,7 @@ impl Store for MemoryStore {
     }
 
     fn bump_counter(&self, key: &str, window_start_ms: i64) -> Result<u32, StoreError> {
-        let mut s = self.lock();
-        let entry = s
-            .counters
-            .entry(key.to_owned())
-            .or_insert((window_start_ms, 0));
-        if entry.0 != window_start_ms {
-            *entry = (window_start_ms, 0);
-        }
-        entry.1 += 1;
-        Ok(entry.1)
+        Ok(self.lock().bump(key, window_start_ms))
     }
 
     fn counter(&self, key: &str, window_start_ms: i64) -> Result<u32, StoreError> {
@@ -215,6 +229,10 @@ impl Store for MemoryStore {
         out.sort_by_key(|g| std::cmp::Reverse(g.last_used_ms));
         out.truncate(100);
         Ok(out)
+    }
+
+    fn is_local(&self) -> bool {
+        true
     }
 
     fn pending_count(&self, now_ms: i64) -> Result<Option<u64>, StoreError> {

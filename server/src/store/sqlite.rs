@@ -8,8 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::engine::codes::Digest32;
 use crate::engine::{
-    DeviceRecord, DeviceStatus, GrantSummary, SigningKeyRecord, Store, StoreError, TokenKind,
-    TokenRecord, TokenState,
+    DeviceRecord, DeviceStatus, GrantSummary, Insertion, Quota, SigningKeyRecord, Store,
+    StoreError, TokenKind, TokenRecord, TokenState,
 };
 
 const SCHEMA: &str = "
@@ -91,6 +91,12 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        // Checkpoint every 10,000 WAL pages (about 40 MB) instead of SQLite's 1,000: each
+        // checkpoint writes back every page touched since the last, and the random-key indexes
+        // touch many. Measured (one core, 32 connections): device authorizations per CPU-second
+        // +12 %, p99 latency 22 → 45 ms (a longer checkpoint now and then).
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)
             .map_err(err)?;
         Self::init(conn)
     }
@@ -194,6 +200,20 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// Adds one to the counter `key` of the window starting at `window_start_ms` (a counter of an
+/// older window restarts at one) and returns the new count.
+fn bump(conn: &Connection, key: &str, window_start_ms: i64) -> Result<u32, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO counters (key, window_start_ms, count) VALUES (?1, ?2, 1) \
+         ON CONFLICT(key) DO UPDATE SET \
+           count = CASE WHEN window_start_ms = ?2 THEN count + 1 ELSE 1 END, \
+           window_start_ms = ?2 \
+         RETURNING count",
+    )
+    .and_then(|mut s| s.query_row(params![key, window_start_ms], |r| r.get(0)))
+    .map_err(err)
+}
+
 fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
     let have: Vec<String> = conn
         .prepare("SELECT name FROM pragma_table_info('devices')")
@@ -262,34 +282,50 @@ fn token_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
 }
 
 impl Store for SqliteStore {
-    fn insert_device(&self, d: &DeviceRecord) -> Result<bool, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn
+    fn insert_device(
+        &self,
+        d: &DeviceRecord,
+        quotas: &[Quota<'_>],
+    ) -> Result<Insertion, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(err)?;
+        for (i, q) in quotas.iter().enumerate() {
+            if bump(&tx, q.key, q.window_start_ms)? > q.limit {
+                tx.commit().map_err(err)?;
+                return Ok(Insertion::OverQuota(i));
+            }
+        }
+        let n = tx
             .prepare_cached(&format!(
                 "INSERT OR IGNORE INTO devices ({DEVICE_COLUMNS}) \
                  VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"
             ))
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    d.id,
+                    &d.device_code_hash[..],
+                    &d.user_code_hash[..],
+                    d.client_id,
+                    d.scope,
+                    d.created_at_ms,
+                    d.expires_at_ms,
+                    d.interval_ms,
+                    d.status.as_str(),
+                    d.subject,
+                    d.last_poll_ms,
+                    d.slow_downs,
+                    d.source,
+                    d.redeemed_at_ms,
+                    d.sealed_response
+                ])
+            })
             .map_err(err)?;
-        let n = stmt
-            .execute(params![
-                d.id,
-                &d.device_code_hash[..],
-                &d.user_code_hash[..],
-                d.client_id,
-                d.scope,
-                d.created_at_ms,
-                d.expires_at_ms,
-                d.interval_ms,
-                d.status.as_str(),
-                d.subject,
-                d.last_poll_ms,
-                d.slow_downs,
-                d.source,
-                d.redeemed_at_ms,
-                d.sealed_response
-            ])
-            .map_err(err)?;
-        Ok(n == 1)
+        if n != 1 {
+            // Dropping the transaction rolls the counts back: the engine tries again.
+            return Ok(Insertion::CodeTaken);
+        }
+        tx.commit().map_err(err)?;
+        Ok(Insertion::Inserted)
     }
 
     fn device_by_id(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError> {
@@ -411,16 +447,7 @@ impl Store for SqliteStore {
     }
 
     fn bump_counter(&self, key: &str, window_start_ms: i64) -> Result<u32, StoreError> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO counters (key, window_start_ms, count) VALUES (?1, ?2, 1) \
-                 ON CONFLICT(key) DO UPDATE SET \
-                   count = CASE WHEN window_start_ms = ?2 THEN count + 1 ELSE 1 END, \
-                   window_start_ms = ?2 \
-                 RETURNING count",
-            )
-            .and_then(|mut s| s.query_row(params![key, window_start_ms], |r| r.get(0)))
-            .map_err(err)
+        bump(&self.conn(), key, window_start_ms)
     }
 
     fn counter(&self, key: &str, window_start_ms: i64) -> Result<u32, StoreError> {
@@ -474,6 +501,10 @@ impl Store for SqliteStore {
             })
             .map_err(err)?;
         rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    fn is_local(&self) -> bool {
+        true
     }
 
     fn pending_count(&self, now_ms: i64) -> Result<Option<u64>, StoreError> {

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use deviceflow_server::engine::codes::Digest32;
 use deviceflow_server::engine::{
-    DeviceRecord, DeviceStatus, GrantSummary, SigningKeyRecord, Store, StoreError, TokenRecord,
+    DeviceRecord, DeviceStatus, GrantSummary, Insertion, Quota, SigningKeyRecord, Store,
+    StoreError, TokenRecord,
 };
 use deviceflow_server::store::{MemoryStore, SqliteStore};
 
@@ -103,8 +104,8 @@ fn postgres_server() -> Option<String> {
 }
 
 impl Store for Mirror {
-    fn insert_device(&self, d: &DeviceRecord) -> Result<bool, StoreError> {
-        self.same("insert_device", |s| s.insert_device(d))
+    fn insert_device(&self, d: &DeviceRecord, q: &[Quota<'_>]) -> Result<Insertion, StoreError> {
+        self.same("insert_device", |s| s.insert_device(d, q))
     }
     fn device_by_id(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError> {
         self.same("device_by_id", |s| s.device_by_id(id))
@@ -219,10 +220,16 @@ fn the_mirror_runs_on_every_store_and_catches_one_that_differs() {
     same.id = "everywhere".into();
     same.device_code_hash = [3; 32];
     same.user_code_hash = [4; 32];
-    assert!(mirror.insert_device(&same).unwrap());
+    assert_eq!(
+        mirror.insert_device(&same, &[]).unwrap(),
+        Insertion::Inserted
+    );
     assert_eq!(mirror.device_by_id("everywhere").unwrap(), Some(same));
     // Behind the mirror's back, only memory gets one: the next read of it fails the test.
-    assert!(mirror.memory.insert_device(&device).unwrap());
+    assert_eq!(
+        mirror.memory.insert_device(&device, &[]).unwrap(),
+        Insertion::Inserted
+    );
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         mirror.device_by_id("only-in-memory")
     }));

@@ -165,16 +165,24 @@ impl PostgresStore {
         })
     }
 
-    fn query(&self, sql: &'static str, params: Vec<Param>) -> Result<Vec<Row>, StoreError> {
+    fn query(
+        &self,
+        sql: impl AsRef<str> + Send + 'static,
+        params: Vec<Param>,
+    ) -> Result<Vec<Row>, StoreError> {
         let pool = self.pool.clone();
         self.bridge.run(async move {
             let c = connection(&pool).await?;
-            let statement = c.prepare_cached(sql).await.map_err(db)?;
+            let statement = c.prepare_cached(sql.as_ref()).await.map_err(db)?;
             c.query(&statement, &refs(&params)).await.map_err(db)
         })
     }
 
-    fn query_opt(&self, sql: &'static str, params: Vec<Param>) -> Result<Option<Row>, StoreError> {
+    fn query_opt(
+        &self,
+        sql: impl AsRef<str> + Send + 'static,
+        params: Vec<Param>,
+    ) -> Result<Option<Row>, StoreError> {
         let mut rows = self.query(sql, params)?;
         if rows.len() > 1 {
             return Err(StoreError(format!(

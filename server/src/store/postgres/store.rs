@@ -4,16 +4,52 @@ use super::rows::{self, device_columns, token_columns};
 use super::{params, PostgresStore};
 use crate::engine::codes::Digest32;
 use crate::engine::{
-    DeviceRecord, DeviceStatus, GrantSummary, SigningKeyRecord, Store, StoreError, TokenRecord,
+    DeviceRecord, DeviceStatus, GrantSummary, Insertion, Quota, SigningKeyRecord, Store,
+    StoreError, TokenRecord,
 };
 
-/// Takes none of the unique hashes or the id twice: a clash inserts nothing (`Ok(false)`).
-const INSERT_DEVICE: &str = concat!(
-    "INSERT INTO devices (",
-    device_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-     ON CONFLICT DO NOTHING"
-);
+/// A device authorization counted against `quotas` quotas and inserted, in one statement: each
+/// counter is bumped (an atomic upsert, as `BUMP_COUNTER`) only if those before it are within
+/// their limits, and the record is inserted only if all are; a code or id already taken inserts
+/// nothing (the counts stay). Parameters: the 15 device columns, then key, window start and
+/// limit of each quota. Returns each counter's new count (NULL if not bumped) and whether the
+/// record was inserted.
+fn insert_device_sql(quotas: usize) -> String {
+    let within = |upto: usize| -> String {
+        let mut conds: Vec<String> = (0..upto)
+            .map(|i| format!("(SELECT count FROM q{i}) <= ${}::bigint", 18 + 3 * i))
+            .collect();
+        conds.push("TRUE".into());
+        conds.join(" AND ")
+    };
+    let mut ctes: Vec<String> = (0..quotas)
+        .map(|i| {
+            format!(
+                "q{i} AS (INSERT INTO counters AS c (key, window_start_ms, count) \
+                 SELECT ${}::text, ${}::bigint, 1 WHERE {} \
+                 ON CONFLICT (key) DO UPDATE SET count = CASE WHEN c.window_start_ms = \
+                 excluded.window_start_ms THEN c.count + 1 ELSE 1 END, \
+                 window_start_ms = excluded.window_start_ms RETURNING count)",
+                16 + 3 * i,
+                17 + 3 * i,
+                within(i)
+            )
+        })
+        .collect();
+    ctes.push(format!(
+        "ins AS (INSERT INTO devices ({}) SELECT $1::text, $2::bytea, $3::bytea, $4::text, \
+         $5::text, $6::bigint, $7::bigint, $8::bigint, $9::text, $10::text, $11::bigint, \
+         $12::integer, $13::text, $14::bigint, $15::bytea WHERE {} ON CONFLICT DO NOTHING \
+         RETURNING 1)",
+        device_columns!(),
+        within(quotas)
+    ));
+    let mut results: Vec<String> = (0..quotas)
+        .map(|i| format!("(SELECT count FROM q{i})"))
+        .collect();
+    results.push("(SELECT count(*) FROM ins)".into());
+    format!("WITH {} SELECT {}", ctes.join(", "), results.join(", "))
+}
 const DEVICE_BY_ID: &str = concat!("SELECT ", device_columns!(), " FROM devices WHERE id = $1");
 const DEVICE_BY_CODE: &str = concat!(
     "SELECT ",
@@ -83,28 +119,50 @@ fn slow_downs(n: u32) -> i32 {
 }
 
 impl Store for PostgresStore {
-    fn insert_device(&self, d: &DeviceRecord) -> Result<bool, StoreError> {
-        let n = self.execute(
-            INSERT_DEVICE,
-            params![
-                d.id.clone(),
-                d.device_code_hash.to_vec(),
-                d.user_code_hash.to_vec(),
-                d.client_id.clone(),
-                d.scope.clone(),
-                d.created_at_ms,
-                d.expires_at_ms,
-                d.interval_ms,
-                d.status.as_str(),
-                d.subject.clone(),
-                d.last_poll_ms,
-                slow_downs(d.slow_downs),
-                d.source.clone(),
-                d.redeemed_at_ms,
-                d.sealed_response.clone(),
-            ],
-        )?;
-        Ok(n == 1)
+    fn insert_device(
+        &self,
+        d: &DeviceRecord,
+        quotas: &[Quota<'_>],
+    ) -> Result<Insertion, StoreError> {
+        let mut p = params![
+            d.id.clone(),
+            d.device_code_hash.to_vec(),
+            d.user_code_hash.to_vec(),
+            d.client_id.clone(),
+            d.scope.clone(),
+            d.created_at_ms,
+            d.expires_at_ms,
+            d.interval_ms,
+            d.status.as_str(),
+            d.subject.clone(),
+            d.last_poll_ms,
+            slow_downs(d.slow_downs),
+            d.source.clone(),
+            d.redeemed_at_ms,
+            d.sealed_response.clone(),
+        ];
+        for q in quotas {
+            p.extend(params![
+                q.key.to_owned(),
+                q.window_start_ms,
+                i64::from(q.limit)
+            ]);
+        }
+        let row = self
+            .query_opt(insert_device_sql(quotas.len()), p)?
+            .ok_or_else(|| StoreError("postgres: the device insert returned no row".into()))?;
+        for (i, quota) in quotas.iter().enumerate() {
+            let count: Option<i64> = row.try_get(i).map_err(super::db)?;
+            if count.is_none_or(|n| n > i64::from(quota.limit)) {
+                return Ok(Insertion::OverQuota(i));
+            }
+        }
+        let inserted: i64 = row.try_get(quotas.len()).map_err(super::db)?;
+        Ok(if inserted == 1 {
+            Insertion::Inserted
+        } else {
+            Insertion::CodeTaken
+        })
     }
 
     fn device_by_id(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError> {
