@@ -13,12 +13,16 @@ export type ClientAuth = 'none' | 'client_secret_basic' | 'client_secret_post';
 export interface Timing {
   /** Interval when the server sends none (RFC 8628 §3.2: 5000). */
   defaultIntervalMs?: number;
-  /** Added to every interval: min(marginMs, interval / 10). Default 500. */
+  /** Added to every poll's wait after a response: min(marginMs, interval / 10). Default 20
+   * (at least interval / 5 after a `slow_down`). */
   marginMs?: number;
   maxBackoffMs?: number;
   maxTransientFailures?: number;
   retryBaseMs?: number;
   requestRetries?: number;
+  /** One overall budget for a one-shot operation's attempts (default 30000 ms): each request
+   * carries what is left as `timeout_ms`; a retry that cannot start in time is not made. */
+  requestBudgetMs?: number;
   maxIntervalS?: number;
   maxExpiresInS?: number;
   maxRetryAfterS?: number;
@@ -43,6 +47,8 @@ export interface DeviceFlowConfig extends ClientOptions {
   scope?: string;
   /** Extra device authorization parameters (`audience`, `resource`, ...; RFC 8628 §3.1). */
   params?: Record<string, string> | Array<{ name: string; value: string }>;
+  /** Token types besides `Bearer` this host can use (RFC 6749 §7.1); others: `invalid_response`. */
+  extraTokenTypes?: string[];
 }
 
 export interface DiscoveryConfig {
@@ -55,6 +61,8 @@ export interface RefreshConfig extends ClientOptions {
   refreshToken: string;
   /** A narrower scope; omitted keeps the granted one (RFC 6749 §6). */
   scope?: string;
+  /** Token types besides `Bearer` this host can use (RFC 6749 §7.1). */
+  extraTokenTypes?: string[];
 }
 
 export type TokenTypeHint = 'access_token' | 'refresh_token';
@@ -118,6 +126,9 @@ export declare class HttpRequest {
   readonly headers: Header[];
   /** Form-encoded ('' for GET). */
   readonly body: string;
+  /** The most this request may take, in ms: what is left of a one-shot operation's budget
+   * (`timing.requestBudgetMs`); null for token polls. `login()` etc. apply it themselves. */
+  readonly timeout_ms: number | null;
   /** `fetch(req.url, req.fetchInit(signal))` performs it. */
   fetchInit(signal?: AbortSignal): { method: string; headers: Array<[string, string]>; body?: string; signal?: AbortSignal };
   toJSON(): Record<string, unknown>;

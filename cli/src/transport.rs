@@ -2,7 +2,8 @@
 //!
 //! TLS verification is always on (rustls with the webpki roots). Every request has
 //! one deadline covering connect, send, the response head and the whole body
-//! (`--http-timeout`, default 30 s; connecting alone gets at most 10 s of it).
+//! (`--http-timeout`, default 30 s, or what is left of the operation's budget when the core
+//! says less, `HttpRequest::timeout_ms`; connecting alone gets at most 10 s of it).
 //! Proxy environment variables (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
 //! `NO_PROXY`) are honoured, except for loopback hosts, which are always reached
 //! directly. Redirects are not followed: OAuth endpoints answer directly, and a
@@ -29,6 +30,8 @@ pub struct Transport {
     direct: Agent,
     /// Most bytes read from one body.
     body_cap: u64,
+    /// The deadline of one request (`--http-timeout`).
+    timeout: Duration,
 }
 
 impl Transport {
@@ -43,6 +46,7 @@ impl Transport {
             proxied: agent(ureq::Proxy::try_from_env(), timeout),
             direct: agent(None, timeout),
             body_cap: (max_body_bytes as u64).saturating_add(1),
+            timeout,
         }
     }
 
@@ -53,20 +57,27 @@ impl Transport {
         } else {
             &self.proxied
         };
+        // What is left of the operation's budget (the core's `timeout_ms`), if shorter.
+        let deadline = req.timeout_ms.map_or(self.timeout, |ms| {
+            self.timeout.min(Duration::from_millis(ms))
+        });
         let result = match req.method {
             Method::Get => {
                 let mut r = agent.get(&req.url);
                 for h in &req.headers {
                     r = r.header(h.name.as_str(), h.value.as_str());
                 }
-                r.call()
+                r.config().timeout_global(Some(deadline)).build().call()
             }
             Method::Post => {
                 let mut r = agent.post(&req.url);
                 for h in &req.headers {
                     r = r.header(h.name.as_str(), h.value.as_str());
                 }
-                r.send(&req.body[..])
+                r.config()
+                    .timeout_global(Some(deadline))
+                    .build()
+                    .send(&req.body[..])
             }
         };
         let mut resp = result.map_err(classify)?;
@@ -179,6 +190,7 @@ mod tests {
             url,
             headers: vec![],
             body: vec![],
+            timeout_ms: None,
         }
     }
 
@@ -204,6 +216,24 @@ mod tests {
     }
 
     #[test]
+    fn the_budget_left_shortens_the_deadline() {
+        // A server that accepts and never answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut req = get(format!("http://127.0.0.1:{port}/"));
+        req.timeout_ms = Some(300);
+        let started = std::time::Instant::now();
+        let t = Transport::with(Duration::from_secs(30), 100);
+        assert_eq!(t.send(&req).unwrap_err(), TransportError::Timeout);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        drop(listener);
+    }
+
+    #[test]
     fn refused_connection_is_a_connect_error() {
         // Bind then drop a listener to get a port nobody listens on.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -217,6 +247,7 @@ mod tests {
             url: format!("http://127.0.0.1:{port}/"),
             headers: vec![],
             body: vec![],
+            timeout_ms: None,
         };
         assert_eq!(
             Transport::new().send(&req).unwrap_err(),

@@ -2,6 +2,12 @@
 //! server: `cargo run -p deviceflow --example approval_latency -- ISSUER CLIENT_ID ROUNDS APPROVER...`
 //! `APPROVER...` is a command that approves the user code given as its last argument
 //! (e.g. `node tests/e2e/approve.mjs --issuer URL --user-code`). See bench/README.md.
+//!
+//! Round `r` starts the approval `5.5 s + frac(0.5 + r × 0.618…) × 11 s` after the code is
+//! shown: a golden-ratio sequence over 11 s, spread evenly modulo any poll period, so the
+//! figures do not depend on where a schedule's polls happen to fall (an evenly spaced grid
+//! lines up with one period and not another). `MARGIN_MS` overrides `timing.margin_ms`
+//! (500 reproduces the spacing before part three of the client core).
 
 use deviceflow::*;
 use std::process::Command;
@@ -58,12 +64,13 @@ fn main() {
     let approver = &args[3..];
     let mut worst_excess = f64::MIN;
     let mut total_slow_downs = 0;
+    let mut latencies = Vec::new();
+    let mut config = Config::from_issuer(client_id, issuer).with_scope("openid");
+    if let Ok(m) = std::env::var("MARGIN_MS") {
+        config.timing.margin_ms = m.parse().expect("MARGIN_MS: milliseconds");
+    }
     for round in 0..rounds {
-        let mut flow = DeviceFlow::new(
-            Config::from_issuer(client_id, issuer).with_scope("openid"),
-            now(),
-        )
-        .unwrap();
+        let mut flow = DeviceFlow::new(config.clone(), now()).unwrap();
         let (mut approved_at, mut rtt, mut slow_downs, mut interval) = (None, Duration::ZERO, 0, 0);
         let tokens_at = loop {
             match flow.poll_action(now()) {
@@ -79,8 +86,9 @@ fn main() {
                 },
                 Action::Display(p) => {
                     interval = p.interval;
-                    // Approve just after the first poll, then later in the cycle, round by round.
-                    let offset = Duration::from_millis(5_650 + 1_100 * u64::from(round % 5));
+                    // Low-discrepancy over 11 s: even modulo any poll period.
+                    let golden = (0.5 + f64::from(round) * 0.618_033_988_75).fract();
+                    let offset = Duration::from_millis(5_500 + (golden * 11_000.0) as u64);
                     let (cmd, code) = (approver.to_vec(), p.user_code.clone());
                     let (tx, rx) = std::sync::mpsc::channel();
                     std::thread::spawn(move || {
@@ -107,6 +115,7 @@ fn main() {
         let (ok, approved) = approved_at.unwrap().recv().unwrap();
         assert!(ok, "approval failed");
         let latency = tokens_at.duration_since(approved).as_secs_f64();
+        latencies.push(latency);
         let excess = latency - interval as f64 - rtt.as_secs_f64();
         worst_excess = worst_excess.max(excess);
         total_slow_downs += slow_downs;
@@ -115,5 +124,18 @@ fn main() {
             rtt.as_secs_f64() * 1e3
         );
     }
-    println!("worst excess over interval + one round trip: {worst_excess:+.3} s (budget +0.500 s); slow_down replies: {total_slow_downs}");
+    latencies.sort_by(f64::total_cmp);
+    let n = latencies.len();
+    let median = if n % 2 == 1 {
+        latencies[n / 2]
+    } else {
+        (latencies[n / 2 - 1] + latencies[n / 2]) / 2.0
+    };
+    println!(
+        "approval->token over {n} rounds: min {:.3} s, median {median:.3} s, mean {:.3} s, max {:.3} s",
+        latencies[0],
+        latencies.iter().sum::<f64>() / n as f64,
+        latencies[n - 1]
+    );
+    println!("worst excess over interval + one round trip: {worst_excess:+.3} s (margin {} ms); slow_down replies: {total_slow_downs}", config.timing.margin_ms);
 }

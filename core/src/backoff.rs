@@ -3,19 +3,47 @@
 //! * The protocol interval starts at the server's `interval` (5 s by default) and
 //!   never shrinks. `slow_down` raises it by 5 s, or to the server's new
 //!   `interval` when that is larger (GitHub sends one).
-//! * Each wait is measured from the end of the previous response to the next
-//!   send, plus a margin of `min(margin_ms, interval / 10)` (500 ms by default).
-//!   Why 500 ms: a virtualised clock running up to 10 % fast (cli/cli#9370) shortens
-//!   a 5 s sleep by up to 500 ms, and servers that truncate arrival times to whole
-//!   seconds only see an early poll when the true gap is below the interval. Since
-//!   the gap seen by the server is at least the client's end-to-send spacing, a
-//!   spacing of interval + margin is never early. The cost is bounded: approval
-//!   to token is at most interval + 0.5 s + one round trip.
+//! * Each wait is measured from the end of the previous response (for the first
+//!   poll, the device authorization response) to the next send, plus a margin of
+//!   `min(margin_ms, interval / 10)`: 20 ms by default.
+//!
+//!   Why from the end of the response: servers count "too fast" from the arrival of
+//!   the previous poll, and that arrival precedes the end of its response by the
+//!   server's processing time plus the trip back. So the gap a server sees is the
+//!   wait plus that time plus the next poll's trip out: never below the wait,
+//!   whatever the link does. Spacing polls from the previous *send* instead would
+//!   pick up approvals one round trip sooner, but then the gap the server sees is
+//!   the spacing minus however much the trip out shrank since the previous poll:
+//!   link jitter, or a poll that reuses a connection after one that had to open one
+//!   (TCP and TLS handshakes are one to three round trips), makes it arrive early.
+//!   `core/tests/poll_spacing.rs` shows it: through a proxy adding 0-120 ms per
+//!   direction, a poller spaced exactly one interval from its previous send is told
+//!   `slow_down` by a server that tolerates no early poll, while this machine never
+//!   is. And one `slow_down` costs far more than a round trip: 5 s more on every
+//!   later poll (RFC 8628 §3.5; GitHub also raises the interval it enforces).
+//!
+//!   Why 20 ms: the round trip already keeps the server's gap above the wait; the
+//!   margin only covers clocks that count in steps, the host's (milliseconds, or
+//!   15.6 ms on older Windows timers) and the server's (milliseconds or seconds: a
+//!   server truncating both arrivals to whole seconds sees a gap of at least the
+//!   interval when the true gap is). The median time from approval to token is then
+//!   that of a poller at exactly the interval plus half of (round trip + 20 ms):
+//!   `bench/README.md` measures it against node-oidc-provider.
+//!
+//!   Until part three of the client core this margin was 500 ms, meant for hosts
+//!   whose monotonic clock runs fast (a VM's clock running 10 % fast turns a 5 s
+//!   sleep into 4.5 s: cli/cli#9370, cli/oauth#111). That cost every user half a
+//!   second per poll. Now it is paid only where it is needed: after a `slow_down`,
+//!   the evidence that the server sees us early, the margin becomes at least a
+//!   fifth of the (raised) interval, as cli/oauth does.
 //! * Transient failures (no response, or 5xx/429 without an OAuth error) are kept
 //!   apart from the protocol interval: the wait doubles per failure in a row, is
 //!   never below the interval, is capped, and resets after any well-formed reply.
 //!   After `max_transient_failures` in a row the flow fails with `network_error`.
 //! * `Retry-After` lengthens any wait, up to `max_retry_after_s`.
+//! * One-shot requests (discovery, device authorization, refresh, revocation) back
+//!   off from `retry_base_ms`, at most `request_retries` times, and within one
+//!   overall budget (`request_budget_ms`, see `exchange.rs`).
 
 use crate::action::WaitReason;
 use crate::config::Timing;
@@ -59,8 +87,15 @@ impl Pacer {
         self.interval_ms
     }
 
+    /// The margin on every poll's wait; at least a fifth of the interval once the
+    /// server has said `slow_down` (a fast clock on our side is the likely cause).
     fn margin_ms(&self) -> u64 {
-        self.timing.margin_ms.min(self.interval_ms / 10)
+        let margin = self.timing.margin_ms.min(self.interval_ms / 10);
+        if self.slowed {
+            margin.max(self.interval_ms / 5)
+        } else {
+            margin
+        }
     }
 
     /// The wait before the next poll after a well-formed reply.
@@ -139,15 +174,22 @@ mod tests {
     fn interval_margin_and_slow_down() {
         let t = Timing::default();
         let mut p = Pacer::polling(5_000, &t);
-        assert_eq!(p.next_poll(None), (5_500, WaitReason::Interval));
+        assert_eq!(p.next_poll(None), (5_020, WaitReason::Interval));
         p.slow_down(None);
-        assert_eq!(p.next_poll(None), (10_500, WaitReason::SlowDown));
+        // After a slow_down the margin is a fifth of the raised interval.
+        assert_eq!(p.next_poll(None), (12_000, WaitReason::SlowDown));
         p.slow_down(Some(30_000));
-        assert_eq!(p.next_poll(None), (30_500, WaitReason::SlowDown));
+        assert_eq!(p.next_poll(None), (36_000, WaitReason::SlowDown));
         p.slow_down(Some(1_000)); // a smaller server value never lowers it
         assert_eq!(p.interval_ms(), 35_000);
         let mut small = Pacer::polling(1_000, &t);
-        assert_eq!(small.next_poll(None), (1_100, WaitReason::Interval));
+        assert_eq!(small.next_poll(None), (1_020, WaitReason::Interval));
+        let big_margin = Timing {
+            margin_ms: 500,
+            ..Timing::default()
+        };
+        let mut capped = Pacer::polling(1_000, &big_margin);
+        assert_eq!(capped.next_poll(None), (1_100, WaitReason::Interval));
     }
 
     #[test]
@@ -156,15 +198,15 @@ mod tests {
         let mut p = Pacer::polling(5_000, &t);
         let waits: Vec<u64> =
             std::iter::from_fn(|| p.transient(None, false).map(|w| w.0)).collect();
-        assert_eq!(waits, vec![10_500, 20_500, 40_500, 60_500, 60_500]);
+        assert_eq!(waits, vec![10_020, 20_020, 40_020, 60_020, 60_020]);
         assert_eq!(p.failures(), 6);
         let mut p = Pacer::polling(5_000, &t);
         p.slow_down(Some(120_000));
         assert_eq!(
             p.transient(None, false),
-            Some((120_500, WaitReason::Backoff))
+            Some((144_000, WaitReason::Backoff))
         );
-        assert_eq!(p.next_poll(None), (120_500, WaitReason::SlowDown));
+        assert_eq!(p.next_poll(None), (144_000, WaitReason::SlowDown));
         assert_eq!(p.failures(), 0);
     }
 
@@ -173,7 +215,7 @@ mod tests {
         let t = Timing::default();
         let mut p = Pacer::polling(5_000, &t);
         assert_eq!(p.next_poll(Some(30_000)), (30_000, WaitReason::RetryAfter));
-        assert_eq!(p.next_poll(Some(1_000)), (5_500, WaitReason::Interval));
+        assert_eq!(p.next_poll(Some(1_000)), (5_020, WaitReason::Interval));
         assert_eq!(
             p.transient(Some(10_000_000), false),
             Some((600_000, WaitReason::RetryAfter))

@@ -85,8 +85,9 @@ pub struct Param {
 pub struct Timing {
     /// Interval when the server sends none (RFC 8628 §3.2: 5 s).
     pub default_interval_ms: u64,
-    /// Safety margin added to every interval: `min(margin_ms, interval / 10)`.
-    /// See `backoff.rs` for why 500 ms.
+    /// Safety margin added to each poll's wait, which is measured from the end of the
+    /// previous response: `min(margin_ms, interval / 10)`. After a `slow_down` the margin
+    /// becomes at least a fifth of the interval. See `backoff.rs` for why 20 ms.
     pub margin_ms: u64,
     /// Cap for the doubling backoff after transient failures (never below the interval).
     pub max_backoff_ms: u64,
@@ -98,6 +99,13 @@ pub struct Timing {
     pub retry_base_ms: u64,
     /// Retries of a one-shot request before it fails with `network_error`.
     pub request_retries: u32,
+    /// Overall time of a one-shot operation (discovery, device authorization, refresh,
+    /// revocation), its retries included, counted from its first `Send`. Each `Send`
+    /// carries what is left as `timeout_ms`; a retry that cannot start before the
+    /// budget ends is not attempted: the operation fails with `network_error` at once.
+    /// The default is the hosts' default per-request deadline (30 s), so a server that
+    /// hangs or trickles its answer costs the user one deadline, not one per attempt.
+    pub request_budget_ms: u64,
     /// Largest `interval` accepted from a server, in seconds.
     pub max_interval_s: u64,
     /// Largest `expires_in` accepted for a device code, in seconds.
@@ -112,11 +120,12 @@ impl Default for Timing {
     fn default() -> Self {
         Timing {
             default_interval_ms: 5_000,
-            margin_ms: 500,
+            margin_ms: 20,
             max_backoff_ms: 60_000,
             max_transient_failures: 6,
             retry_base_ms: 500,
             request_retries: 2,
+            request_budget_ms: 30_000,
             max_interval_s: 600,
             max_expires_in_s: 86_400,
             max_retry_after_s: 600,
@@ -147,6 +156,11 @@ pub struct Config {
     pub params: Vec<Param>,
     #[serde(default)]
     pub timing: Timing,
+    /// Token types besides `Bearer` that the host knows how to use (RFC 6749 §7.1),
+    /// compared case-insensitively. A token of any other type is refused with
+    /// `invalid_response` rather than handed out as if it were a bearer token.
+    #[serde(default)]
+    pub extra_token_types: Vec<String>,
 }
 
 impl Config {
@@ -164,6 +178,7 @@ impl Config {
             scope: None,
             params: Vec::new(),
             timing: Timing::default(),
+            extra_token_types: Vec::new(),
         }
     }
 
@@ -177,6 +192,7 @@ impl Config {
             scope: None,
             params: Vec::new(),
             timing: Timing::default(),
+            extra_token_types: Vec::new(),
         }
     }
 

@@ -1,8 +1,13 @@
 //! One logical request with bounded retries: the engine behind discovery, the
 //! device authorization request, refresh and revocation. Each of those supplies
 //! a [`Spec`] that reads the reply; this module does ids, retries and waits.
+//!
+//! The retries of one operation share one budget (`Timing::request_budget_ms`),
+//! counted from its first `Send`: every `Send` carries what is left as `timeout_ms`,
+//! and a retry whose wait (backoff or `Retry-After`) would end at or after the
+//! budget's end is not attempted; the operation fails with `network_error` at once.
 
-use crate::action::Action;
+use crate::action::{Action, WaitReason};
 use crate::backoff::Pacer;
 use crate::conduit::{Conduit, Phase};
 use crate::config::Timing;
@@ -36,6 +41,7 @@ impl Template {
             url: self.url.clone(),
             headers: self.headers.clone(),
             body: self.body.clone(),
+            timeout_ms: None,
         }
     }
 }
@@ -71,6 +77,9 @@ pub(crate) struct Exchange<S: Spec> {
     template: Template,
     pacer: Pacer,
     sent_at: Timestamp,
+    budget_ms: u64,
+    /// When the budget runs out: fixed when the first request is handed out.
+    budget_end: Option<Timestamp>,
     pub outcome: Option<Result<S::Output, FlowError>>,
 }
 
@@ -84,18 +93,34 @@ impl<S: Spec> Exchange<S> {
             template,
             pacer: Pacer::one_shot(timing),
             sent_at: conduit.now,
+            budget_ms: timing.request_budget_ms,
+            budget_end: None,
             outcome: None,
         }
     }
 
-    /// Resends after a finished wait; notes the send time when a request goes out.
-    pub fn tick(&mut self, conduit: &mut Conduit) {
-        if self.outcome.is_none() && conduit.wait_over(conduit.now) {
-            let id = conduit.fresh_id();
-            conduit.ready(self.template.to_request(id));
+    /// A wait has ended: resend, unless the budget ran out meanwhile (a late wake-up).
+    pub fn on_timer(&mut self, conduit: &mut Conduit) {
+        if self.outcome.is_some() || !conduit.wait_over(conduit.now) {
+            return;
         }
-        if matches!(conduit.phase, Phase::Ready(_)) {
-            self.sent_at = conduit.now;
+        if self.budget_end.is_some_and(|end| conduit.now >= end) {
+            conduit.phase = Phase::Idle;
+            self.outcome = Some(Err(self.out_of_budget("the retry was due after it")));
+            return;
+        }
+        let id = conduit.fresh_id();
+        conduit.ready(self.template.to_request(id));
+    }
+
+    /// Call before handing out a request: starts the budget at the first one, and
+    /// stamps the request with its send time and the time left.
+    pub fn tick(&mut self, conduit: &mut Conduit) {
+        let now = conduit.now;
+        if let Phase::Ready(req) = &mut conduit.phase {
+            let end = *self.budget_end.get_or_insert(now.plus(self.budget_ms));
+            req.timeout_ms = Some(end.since(now).max(1));
+            self.sent_at = now;
         }
     }
 
@@ -108,6 +133,11 @@ impl<S: Spec> Exchange<S> {
                 self.retry(conduit, retry_after_ms, &format!("HTTP {}", resp.status))
             }
             Verdict::Next(template) => {
+                if self.budget_end.is_some_and(|end| now >= end) {
+                    let why = format!("{} was not tried", template.url);
+                    self.outcome = Some(Err(self.out_of_budget(&why)));
+                    return;
+                }
                 self.template = template;
                 self.pacer = Pacer::one_shot(timing);
                 let id = conduit.fresh_id();
@@ -123,7 +153,24 @@ impl<S: Spec> Exchange<S> {
 
     fn retry(&mut self, conduit: &mut Conduit, retry_after_ms: Option<u64>, what: &str) {
         match self.pacer.transient(retry_after_ms, true) {
-            Some((delay, reason)) => conduit.wait(conduit.now.plus(delay), reason),
+            Some((delay, reason)) => {
+                let until = conduit.now.plus(delay);
+                match self.budget_end {
+                    // Waiting past the budget only to fail then: fail now, and say why.
+                    Some(end) if until >= end => {
+                        let why = if reason == WaitReason::RetryAfter {
+                            format!(
+                                "last: {what}, and the server asked to retry in {} s",
+                                delay.div_ceil(1000)
+                            )
+                        } else {
+                            format!("last: {what}")
+                        };
+                        self.outcome = Some(Err(self.out_of_budget(&why)));
+                    }
+                    _ => conduit.wait(until, reason),
+                }
+            }
             None => {
                 self.outcome = Some(Err(network_error(
                     self.spec.target(),
@@ -132,6 +179,19 @@ impl<S: Spec> Exchange<S> {
                 )));
             }
         }
+    }
+
+    fn out_of_budget(&self, why: &str) -> FlowError {
+        let attempts = self.pacer.failures();
+        FlowError::new(
+            ErrorCode::NetworkError,
+            format!(
+                "no answer from {} within {} s ({attempts} attempt{}; {why})",
+                self.spec.target(),
+                self.budget_ms.div_ceil(1000),
+                if attempts == 1 { "" } else { "s" },
+            ),
+        )
     }
 }
 
@@ -163,6 +223,7 @@ impl<S: Spec> Operation<S> {
 
     pub fn poll_action(&mut self, now: Timestamp) -> Action<S::Output> {
         self.conduit.clock(now);
+        self.exchange.on_timer(&mut self.conduit);
         self.exchange.tick(&mut self.conduit);
         if let Some(outcome) = &self.exchange.outcome {
             return match outcome {
@@ -210,6 +271,11 @@ impl<S: Spec> Operation<S> {
 
     pub fn is_finished(&self) -> bool {
         self.exchange.outcome.is_some()
+    }
+
+    /// The operation's reader, to adjust before the first answer arrives.
+    pub fn spec_mut(&mut self) -> &mut S {
+        &mut self.exchange.spec
     }
 
     fn check_open(&self) -> Result<(), MisuseError> {

@@ -80,6 +80,13 @@ impl fmt::Debug for Header {
 /// A request to perform. Carry it out exactly once, then answer with
 /// `handle_response(req.id, ..)` or `handle_transport_error(req.id, ..)`.
 ///
+/// `timeout_ms` is the most the request may take, counted from when it was handed
+/// out: end it at the smaller of this and your own per-request deadline, and report
+/// [`TransportError::Timeout`]. One-shot operations (discovery, device authorization,
+/// refresh, revocation) set it to what is left of their overall budget
+/// ([`crate::Timing::request_budget_ms`]), which their retries share; token polls
+/// leave it `None` (your own deadline applies).
+///
 /// `Debug` never shows the body or the `Authorization` value: both can hold
 /// secrets (device code, refresh token, client secret).
 #[must_use]
@@ -92,6 +99,9 @@ pub struct HttpRequest {
     /// The form-encoded body (UTF-8 text), empty for GET.
     #[serde(with = "body_text")]
     pub body: Vec<u8>,
+    /// The longest this request may take, in ms from when it was handed out (see above).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
 }
 
 impl HttpRequest {
@@ -112,6 +122,7 @@ impl fmt::Debug for HttpRequest {
                 "body",
                 &format_args!("[redacted {} bytes]", self.body.len()),
             )
+            .field("timeout_ms", &self.timeout_ms)
             .finish()
     }
 }

@@ -59,7 +59,7 @@
 //!     }
 //! };
 //! assert_eq!(tokens.token_type, "Bearer");
-//! assert_eq!(now, Timestamp(16_500)); // three polls, each 5 s + 0.5 s margin apart
+//! assert_eq!(now, Timestamp(15_060)); // three polls, each 5 s + a 20 ms margin after the last answer
 //! assert_eq!(format!("{tokens:?}").contains("2YotnFZFEjr1zCsicMWpAA"), false); // redacted
 //! ```
 //!
@@ -76,10 +76,19 @@
 //!
 //! # Timing
 //!
-//! See `backoff.rs`: interval + a 500 ms margin measured from the end of each
-//! response, `slow_down` adds 5 s for good, transient failures back off by
-//! doubling (never below the interval), and nothing is sent at or after the
-//! device code's expiry.
+//! See `backoff.rs`: interval + a 20 ms margin measured from the end of each
+//! response (a fifth of the interval after a `slow_down`), `slow_down` adds 5 s
+//! for good, transient failures back off by doubling (never below the interval),
+//! and nothing is sent at or after the device code's expiry. One-shot requests
+//! (discovery, device authorization, refresh, revocation) retry within one overall
+//! budget, 30 s by default, whose remainder every `Send` carries as
+//! [`HttpRequest::timeout_ms`].
+//!
+//! # Token types
+//!
+//! A token response must carry `token_type` `Bearer` (any case), or a type the host
+//! lists in `extra_token_types`; anything else fails with `invalid_response`, so a
+//! token is never handed out to be used as a bearer token when it is not one.
 
 #![warn(missing_docs)]
 #![allow(missing_docs)] // field-level docs are given where the name is not enough

@@ -14,7 +14,7 @@ use crate::http::{HttpResponse, RequestId, Timestamp, TransportError};
 use crate::tokens::TokenSet;
 use crate::wire::reply::{classify, Reply};
 use crate::wire::request::form_post;
-use crate::wire::token::parse_tokens;
+use crate::wire::token::{parse_tokens, TokenTypes};
 
 /// A sans-IO OAuth 2.0 device authorization grant client (RFC 8628).
 ///
@@ -190,6 +190,13 @@ impl DeviceFlow {
         matches!(self.state, State::Done(_) | State::Failed(_))
     }
 
+    fn token_types(&self) -> TokenTypes<'_> {
+        TokenTypes {
+            dpop: false, // no DPoP key yet: a `DPoP` token would be unusable
+            extra: &self.config.extra_token_types,
+        }
+    }
+
     fn check_open(&self) -> Result<(), MisuseError> {
         if self.is_finished() {
             Err(MisuseError::Finished)
@@ -241,7 +248,10 @@ impl DeviceFlow {
                 ex.on_transport_error(kind, &mut self.conduit);
                 self.after_discovery(ex)
             }
-            (State::Discovering(ex), Input::Timer) => State::Discovering(ex),
+            (State::Discovering(mut ex), Input::Timer) => {
+                ex.on_timer(&mut self.conduit);
+                self.after_discovery(ex)
+            }
 
             // ── Authorizing ──
             (State::Authorizing(mut ex, token), Input::Response(resp)) => {
@@ -252,7 +262,10 @@ impl DeviceFlow {
                 ex.on_transport_error(kind, &mut self.conduit);
                 self.after_authorization(ex, token)
             }
-            (State::Authorizing(ex, token), Input::Timer) => State::Authorizing(ex, token),
+            (State::Authorizing(mut ex, token), Input::Timer) => {
+                ex.on_timer(&mut self.conduit);
+                self.after_authorization(ex, token)
+            }
 
             // ── Polling ──
             (State::Polling(poll), Input::Timer) => {
@@ -284,7 +297,7 @@ impl DeviceFlow {
             }
             (State::Polling(mut poll), Input::Response(resp)) => {
                 match classify(&resp, timing.max_body_bytes) {
-                    Reply::Success(obj) => match parse_tokens(obj, now) {
+                    Reply::Success(obj) => match parse_tokens(obj, now, self.token_types()) {
                         Ok(tokens) => State::Done(tokens),
                         Err(reason) => State::Failed(FlowError::invalid_response(
                             Some(resp.status),

@@ -184,6 +184,7 @@ impl Provider {
             scope: Some(info.default_scope),
             params: Vec::new(),
             timing: Timing::default(),
+            extra_token_types: Vec::new(),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::secret::Secret;
 use crate::tokens::TokenSet;
 use crate::wire::reply::{classify, Reply};
 use crate::wire::request::form_post;
-use crate::wire::token::parse_tokens;
+use crate::wire::token::{parse_tokens, TokenTypes};
 use serde::{Deserialize, Serialize};
 
 /// What a refresh needs.
@@ -27,6 +27,7 @@ pub struct RefreshConfig {
 
 struct RefreshSpec {
     refresh_token: Secret,
+    extra_token_types: Vec<String>,
 }
 
 impl Spec for RefreshSpec {
@@ -44,7 +45,7 @@ impl Spec for RefreshSpec {
         timing: &Timing,
     ) -> Verdict<TokenSet> {
         match classify(resp, timing.max_body_bytes) {
-            Reply::Success(obj) => match parse_tokens(obj, now) {
+            Reply::Success(obj) => match parse_tokens(obj, now, self.token_types()) {
                 Ok(mut tokens) => {
                     // No new refresh token means the old one stays valid (RFC 6749 §6).
                     if tokens.refresh_token.is_none() {
@@ -65,6 +66,15 @@ impl Spec for RefreshSpec {
             Reply::OAuth(e) => Verdict::Fail(e.into_flow_error("refresh failed")),
             Reply::Transient { retry_after_ms, .. } => Verdict::Retry { retry_after_ms },
             Reply::Invalid(e) => Verdict::Fail(e),
+        }
+    }
+}
+
+impl RefreshSpec {
+    fn token_types(&self) -> TokenTypes<'_> {
+        TokenTypes {
+            dpop: false,
+            extra: &self.extra_token_types,
         }
     }
 }
@@ -92,6 +102,7 @@ impl Refresh {
         );
         let spec = RefreshSpec {
             refresh_token: config.refresh_token.clone(),
+            extra_token_types: Vec::new(),
         };
         Ok(Refresh(Operation::new(
             spec,
@@ -99,6 +110,17 @@ impl Refresh {
             config.timing,
             now,
         )))
+    }
+}
+
+impl Refresh {
+    /// Token types besides `Bearer` the host can use, as
+    /// [`Config::extra_token_types`](crate::Config::extra_token_types) for a login.
+    /// (A builder rather than a `RefreshConfig` field, so existing struct literals
+    /// keep compiling; the bindings and vectors take it as `extra_token_types`.)
+    pub fn with_extra_token_types(mut self, types: Vec<String>) -> Self {
+        self.0.spec_mut().extra_token_types = types;
+        self
     }
 }
 

@@ -33,6 +33,8 @@ struct Script {
     interval: Option<u64>,
     expires_in: u64,
     latencies: Vec<u64>,
+    /// Per poll, the share (in %) of its round trip spent on the way to the server.
+    up_shares: Vec<u64>,
     replies: Vec<Reply>,
     early_wakes: Vec<bool>,
 }
@@ -42,14 +44,16 @@ fn script() -> impl Strategy<Value = Script> {
         proptest::option::of(0u64..20),
         5u64..400,
         proptest::collection::vec(0u64..3_000, 1..20),
+        proptest::collection::vec(0u64..=100, 1..20),
         proptest::collection::vec(reply(), 1..60),
         proptest::collection::vec(any::<bool>(), 1..10),
     )
         .prop_map(
-            |(interval, expires_in, latencies, replies, early_wakes)| Script {
+            |(interval, expires_in, latencies, up_shares, replies, early_wakes)| Script {
                 interval,
                 expires_in,
                 latencies,
+                up_shares,
                 replies,
                 early_wakes,
             },
@@ -102,6 +106,11 @@ proptest! {
         let mut polls = 0u64;
         let mut step = 0usize;
         let mut last_interval_seen = 0;
+        // What a server that counts "too fast" from the previous poll's arrival sees.
+        let mut last_arrival: Option<Timestamp> = None;
+        // Whether the wait before the next poll should be exactly interval + 20 ms.
+        let mut plain_pending = false;
+        let mut slowed = false;
         loop {
             step += 1;
             prop_assert!(step < 10_000, "the flow never ended");
@@ -116,17 +125,32 @@ proptest! {
                     prop_assert!(now < deadline, "poll at {now:?} at or after deadline {deadline:?}");
                     prop_assert!(now.since(last_reply_at) >= interval,
                         "poll {} ms after the last reply, interval {interval}", now.since(last_reply_at));
+                    // Picked up no later than a poller at the interval, give or take the margin.
+                    if plain_pending && now < deadline && !slowed {
+                        prop_assert!(now.since(last_reply_at) <= interval + 20,
+                            "poll {} ms after a pending reply, interval {interval}", now.since(last_reply_at));
+                    }
+                    prop_assert_eq!(req.timeout_ms, None, "polls use the host's own deadline");
                     prop_assert!(matches!(flow.poll_action(now), Action::AwaitingResponse { .. }), "Send repeated");
                     let reply = &s.replies[(polls as usize) % s.replies.len()];
                     polls += 1;
-                    now = now.plus(s.latencies[polls as usize % s.latencies.len()]);
+                    let rtt = s.latencies[polls as usize % s.latencies.len()];
+                    let arrival = now.plus(rtt * s.up_shares[polls as usize % s.up_shares.len()] / 100);
+                    if let Some(last) = last_arrival {
+                        prop_assert!(arrival.since(last) >= interval,
+                            "the server saw polls {} ms apart, interval {interval}", arrival.since(last));
+                    }
+                    last_arrival = Some(arrival);
+                    now = now.plus(rtt);
                     match respond(reply) {
                         Ok(resp) => flow.handle_response(req.id, resp, now).unwrap(),
                         Err(kind) => flow.handle_transport_error(req.id, kind, now).unwrap(),
                     }
                     if let Reply::SlowDown(server) = reply {
                         interval = (interval + 5_000).max(server.unwrap_or(0) * 1000).min(600_000);
+                        slowed = true;
                     }
+                    plain_pending = matches!(reply, Reply::Pending);
                     last_reply_at = now;
                 }
                 Action::Display(p) => {
@@ -153,5 +177,98 @@ proptest! {
         prop_assert!(now <= deadline.plus(3_000), "ended at {now:?}, deadline {deadline:?}");
         prop_assert!(polls <= s.expires_in + 1, "{polls} polls in {} s", s.expires_in);
         prop_assert!(flow.handle_response(RequestId(last_id), HttpResponse::default(), now).is_err());
+    }
+}
+
+#[derive(Clone, Debug)]
+enum OneShotReply {
+    Unavailable(Option<u64>),
+    Fail(TransportError),
+    Hang,
+    Ok,
+}
+
+fn one_shot_reply() -> impl Strategy<Value = OneShotReply> {
+    prop_oneof![
+        3 => proptest::option::of(0u64..60).prop_map(OneShotReply::Unavailable),
+        2 => prop_oneof![Just(TransportError::Connect), Just(TransportError::Io)].prop_map(OneShotReply::Fail),
+        2 => Just(OneShotReply::Hang),
+        1 => Just(OneShotReply::Ok),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Whatever the server does, a one-shot operation driven by a host that honours
+    /// `timeout_ms` ends within one budget of its first send: every `Send` carries
+    /// exactly what is left, nothing is sent once it is spent, and retries stay bounded.
+    #[test]
+    fn one_shot_operations_end_within_their_budget(
+        replies in proptest::collection::vec(one_shot_reply(), 1..8),
+        latencies in proptest::collection::vec(0u64..40_000, 1..8),
+        retries in 0u32..6,
+        budget in 1_000u64..60_000,
+        start in 0u64..10_000,
+    ) {
+        let timing = Timing { request_retries: retries, request_budget_ms: budget, ..Timing::default() };
+        let config = RefreshConfig {
+            client: Client::public("c"),
+            token_endpoint: "https://as.example/token".into(),
+            refresh_token: Secret::new("rt"),
+            scope: None,
+            timing,
+        };
+        let mut now = Timestamp(start);
+        let mut op = Refresh::new(config, Timestamp(0)).unwrap();
+        let mut first_send = None;
+        let mut sends = 0usize;
+        loop {
+            match op.poll_action(now) {
+                Action::Send(req) => {
+                    let end = *first_send.get_or_insert(now.plus(budget));
+                    prop_assert!(now < end, "a request at {now:?}, budget over at {end:?}");
+                    prop_assert_eq!(req.timeout_ms, Some(end.since(now)));
+                    let limit = req.timeout_ms.unwrap();
+                    let reply = &replies[sends % replies.len()];
+                    let took = latencies[sends % latencies.len()];
+                    sends += 1;
+                    prop_assert!(sends <= retries as usize + 1, "more attempts than retries allow");
+                    match reply {
+                        OneShotReply::Hang => {
+                            now = now.plus(limit);
+                            op.handle_transport_error(req.id, TransportError::Timeout, now).unwrap();
+                        }
+                        _ if took >= limit => {
+                            now = now.plus(limit);
+                            op.handle_transport_error(req.id, TransportError::Timeout, now).unwrap();
+                        }
+                        OneShotReply::Fail(kind) => {
+                            now = now.plus(took);
+                            op.handle_transport_error(req.id, *kind, now).unwrap();
+                        }
+                        OneShotReply::Unavailable(ra) => {
+                            now = now.plus(took);
+                            let headers = ra.map(|s| vec![Header::new("retry-after", s.to_string())]).unwrap_or_default();
+                            op.handle_response(req.id, HttpResponse::new(503, headers, ""), now).unwrap();
+                        }
+                        OneShotReply::Ok => {
+                            now = now.plus(took);
+                            let body = json!({"access_token": "a", "token_type": "Bearer"});
+                            op.handle_response(req.id, HttpResponse::json(200, &body), now).unwrap();
+                        }
+                    }
+                }
+                Action::Wait { until, .. } => {
+                    let end = first_send.expect("a wait follows a send");
+                    prop_assert!(until < end, "a wait to {until:?} past the budget's end {end:?}");
+                    now = until;
+                }
+                Action::Done(_) | Action::Failed(_) => break,
+                other => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+        let end = first_send.unwrap();
+        prop_assert!(now <= end, "ended at {now:?}, budget over at {end:?}");
     }
 }

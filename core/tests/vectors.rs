@@ -33,7 +33,18 @@ impl Op {
             "refresh" => {
                 let c: RefreshConfig =
                     serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
-                Op::Refresh(Refresh::new(c, now).map_err(|e| err(&e))?)
+                let extra: Vec<String> = serde_json::from_value(
+                    config
+                        .get("extra_token_types")
+                        .cloned()
+                        .unwrap_or(json!([])),
+                )
+                .map_err(|e| err(&e))?;
+                Op::Refresh(
+                    Refresh::new(c, now)
+                        .map_err(|e| err(&e))?
+                        .with_extra_token_types(extra),
+                )
             }
             "revocation" => {
                 let c: RevocationConfig =
@@ -201,7 +212,23 @@ fn check_misuse(step: &Value, result: Result<(), MisuseError>) -> Result<(), Str
     }
 }
 
-fn run(vector: &Value) -> Result<(), String> {
+/// With `DEVICEFLOW_REGEN_WAITS=FILE`, a `wait` whose `until`/`delay_ms` differ is
+/// recorded as `{step, until, delay_ms}` (the actual values) instead of failing, so a
+/// deliberate timing change can be applied to every vector by a script; any other
+/// difference still fails. Never set in CI.
+fn regen_wait(expect: &Value, action: &Value) -> Option<Value> {
+    std::env::var_os("DEVICEFLOW_REGEN_WAITS")?;
+    if expect["type"] != "wait" || action["type"] != "wait" {
+        return None;
+    }
+    let mut rest = expect.clone();
+    let o = rest.as_object_mut()?;
+    let had = o.remove("until").is_some() | o.remove("delay_ms").is_some();
+    (had && subset(&rest, action, "action").is_ok())
+        .then(|| json!({"until": action["until"], "delay_ms": action["delay_ms"]}))
+}
+
+fn run_with(vector: &Value, edits: &mut Vec<Value>) -> Result<(), String> {
     let start = Timestamp(vector["start"].as_u64().unwrap_or(0));
     let kind = vector["operation"].as_str().unwrap_or("device_flow");
     let op = Op::new(kind, &vector["config"], start);
@@ -213,6 +240,9 @@ fn run(vector: &Value) -> Result<(), String> {
     }
     let mut op = op?;
     let mut last_id = None;
+    // Regeneration only: later steps move by as much as the last re-timed wait moved.
+    let mut shift: i64 = 0;
+    let time = |v: &Value, shift: i64| Timestamp((v.as_u64().unwrap() as i64 + shift) as u64);
     for (i, step) in vector["steps"]
         .as_array()
         .ok_or("no steps")?
@@ -220,13 +250,26 @@ fn run(vector: &Value) -> Result<(), String> {
         .enumerate()
     {
         let at = |what: String| format!("step {i}: {what}");
+        if shift != 0 {
+            edits.push(json!({"step": i, "shift": shift}));
+        }
         if let Some(now) = step.get("poll") {
-            let action = op.poll(Timestamp(now.as_u64().unwrap()));
+            let action = op.poll(time(now, shift));
             if action["type"] == "send" {
                 last_id = Some(RequestId(action["id"].as_u64().unwrap()));
             }
-            subset(&step["expect"], &action, "action")
-                .map_err(|e| at(format!("{e}\n  actual: {action}")))?;
+            if let Err(e) = subset(&step["expect"], &action, "action") {
+                match regen_wait(&step["expect"], &action) {
+                    Some(mut edit) => {
+                        if let Some(old) = step["expect"]["until"].as_u64() {
+                            shift = edit["until"].as_i64().unwrap() - old as i64;
+                        }
+                        edit["step"] = json!(i);
+                        edits.push(edit);
+                    }
+                    None => return Err(at(format!("{e}\n  actual: {action}"))),
+                }
+            }
         } else if let Some(r) = step.get("respond") {
             let id = r
                 .get("id")
@@ -234,7 +277,7 @@ fn run(vector: &Value) -> Result<(), String> {
                 .map(RequestId)
                 .or(last_id)
                 .ok_or_else(|| at("no request to answer".into()))?;
-            let now = Timestamp(r["now"].as_u64().unwrap());
+            let now = time(&r["now"], shift);
             let resp = response(r);
             check_reader(&resp.body).map_err(at)?;
             check_misuse(step, op.respond(id, resp, now)).map_err(at)?;
@@ -247,13 +290,9 @@ fn run(vector: &Value) -> Result<(), String> {
                 .ok_or_else(|| at("no request".into()))?;
             let kind: TransportError =
                 serde_json::from_value(t["kind"].clone()).map_err(|e| at(e.to_string()))?;
-            check_misuse(
-                step,
-                op.transport(id, kind, Timestamp(t["now"].as_u64().unwrap())),
-            )
-            .map_err(at)?;
+            check_misuse(step, op.transport(id, kind, time(&t["now"], shift))).map_err(at)?;
         } else if let Some(now) = step.get("cancel") {
-            check_misuse(step, op.cancel(Timestamp(now.as_u64().unwrap()))).map_err(at)?;
+            check_misuse(step, op.cancel(time(now, shift))).map_err(at)?;
         } else {
             return Err(at(format!("unknown step {step}")));
         }
@@ -276,17 +315,26 @@ fn vector_files() -> Vec<PathBuf> {
 fn replay_all_vectors() {
     let files = vector_files();
     let mut failures = Vec::new();
+    let mut regen = serde_json::Map::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         let vector: Value =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        if let Err(e) = run(&vector) {
+        let mut edits = Vec::new();
+        if let Err(e) = run_with(&vector, &mut edits) {
             failures.push(format!(
                 "{}: {}\n  {e}",
                 file.file_name().unwrap().to_string_lossy(),
                 vector["name"]
             ));
         }
+        if !edits.is_empty() {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            regen.insert(name, Value::Array(edits));
+        }
+    }
+    if let Some(out) = std::env::var_os("DEVICEFLOW_REGEN_WAITS") {
+        std::fs::write(out, serde_json::to_string_pretty(&regen).unwrap()).unwrap();
     }
     assert!(
         failures.is_empty(),

@@ -58,7 +58,9 @@ function transportKind(error, phase) {
 }
 
 async function send(op, request, context) {
-  const { fetch, signal, timeoutMs, maxBodyBytes } = context;
+  const { fetch, signal, maxBodyBytes } = context;
+  // The smaller of the host's deadline and what is left of the operation's budget.
+  const timeoutMs = Math.min(context.timeoutMs, request.timeout_ms ?? Infinity);
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {

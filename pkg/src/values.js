@@ -87,6 +87,8 @@ export class HttpRequest {
     this.id = json.id;
     this.method = json.method;
     this.url = json.url;
+    /** The most this request may take, in ms (a one-shot operation's budget left); null for polls. */
+    this.timeout_ms = json.timeout_ms ?? null;
     this.#headers = json.headers.map(({ name, value }) => ({ name, value }));
     this.#body = json.body;
     Object.freeze(this);
@@ -111,7 +113,7 @@ export class HttpRequest {
     return {
       type: this.type, id: this.id, method: this.method, url: this.url,
       headers: this.#headers.map(({ name, value }) => ({ name, value: isAuthorization(name) ? REDACTED : value })),
-      body: `[redacted ${this.#body.length} bytes]`,
+      body: `[redacted ${this.#body.length} bytes]`, timeout_ms: this.timeout_ms,
     };
   }
 

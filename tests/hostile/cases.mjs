@@ -14,12 +14,19 @@ import { gzipSync } from 'node:zlib';
 
 /** How every runner drives its login, so the suite stays short: a 1 s deadline per request,
  * one retry of the device request, the second transient failure in a row while polling ends
- * the flow. `budget_ms`: no case may take longer than this (the slowest needs about 9 s). */
+ * the flow. `budget_ms`: no case may take longer than this (the slowest needs about 9 s).
+ *
+ * Cases marked `defaults: true` are driven with the runtime's DEFAULT timing and per-request
+ * deadline instead (no `timing`, no timeout given), so a defect that shortened timing hides
+ * (three attempts of 30 s: 93 s before the user sees anything) cannot hide again. Each must end
+ * within `default_budget_ms` (one 30 s request deadline + 6 s of slack) unless it names its own
+ * `budget_ms`. Runners start them together with the rest: they add about 22 s to a run. */
 export const RUN_OPTIONS = {
   client_id: 'hostile-client',
   timeout_ms: 1000,
   timing: { request_retries: 1, retry_base_ms: 100, max_transient_failures: 2 },
   budget_ms: 20000,
+  default_budget_ms: 36000,
 };
 
 const CRLF = '\r\n';
@@ -156,6 +163,20 @@ export const cases = [
     device: device({ expires_in: 8 }), token: json(400, { error: 'slow_down' }) },
   { name: 'retry_after_forever', about: '503 with Retry-After of a year on the token endpoint (expires_in 4)', expect: 'expired_token',
     device: device({ expires_in: 4 }), token: (s) => respond(s, 503, { 'retry-after': '31536000' }) },
+
+  // --- default timing (RUN_OPTIONS): one overall budget for the device request, not 30 s per attempt
+  { name: 'default_silent', defaults: true, about: 'default timing: the device endpoint never answers; network_error after one request deadline, not three',
+    expect: 'network_error', device: never },
+  { name: 'default_trickle_body', defaults: true, about: 'default timing: the device endpoint sends its body one byte every 500 ms, for ever',
+    expect: 'network_error',
+    device: (s) => trickle(s, `HTTP/1.1 200 OK${CRLF}content-type: application/json${CRLF}content-length: 100000${CRLF}${CRLF}{`, ' ', 500) },
+  { name: 'default_retry_after_past_budget', defaults: true, budget_ms: 5000,
+    about: 'default timing: 503 with Retry-After 120 at the device endpoint; network_error at once, not after 2 minutes',
+    expect: 'network_error', device: (s) => respond(s, 503, { 'retry-after': '120' }) },
+
+  // --- token types (RFC 6749 §7.1): a token the client cannot use is not handed out as Bearer
+  { name: 'token_type_unknown', about: 'a token of type "mac": refused, never used as a bearer token', expect: 'invalid_response',
+    token: json(200, { ...TOKENS, token_type: 'mac' }) },
 
   // --- quirks that must still log in
   { name: 'form_encoded_and_strings', about: 'form-urlencoded bodies, numbers as strings (GitHub without Accept)', expect: 'done',

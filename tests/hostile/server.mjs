@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Serves every case of cases.mjs on 127.0.0.1 over raw TCP (so a case can break HTTP itself).
 // Prints ONE JSON line on stdout when listening, then nothing else:
-//   {"base":"http://127.0.0.1:PORT","options":{...},"cases":[{"name","about","expect":["code", ...]}, ...]}
+//   {"base":"http://127.0.0.1:PORT","options":{...},
+//    "cases":[{"name","about","expect":["code", ...],"defaults":bool,"budget_ms":N}, ...]}
+// `defaults: true`: drive that case with the runtime's default timing and deadline (no
+// `options.timing`, no `options.timeout_ms`); every case must end within its `budget_ms`.
 // `options` is how every runner drives its login (RUN_OPTIONS in cases.mjs).
 // A case lives under /<run>/<case>/: `device` (device authorization), `token`, `activate`.
 // <run> is any word the runner picks, so concurrent runs keep separate poll counters.
@@ -72,7 +75,10 @@ const server = net.createServer((socket) => {
   });
 });
 server.listen(0, '127.0.0.1', () => {
-  const list = cases.map(({ name, about, expect }) => ({ name, about, expect: [expect].flat() }));
+  const list = cases.map(({ name, about, expect, defaults, budget_ms: budget }) => ({
+    name, about, expect: [expect].flat(), defaults: Boolean(defaults),
+    budget_ms: budget ?? (defaults ? RUN_OPTIONS.default_budget_ms : RUN_OPTIONS.budget_ms),
+  }));
   const base = `http://127.0.0.1:${server.address().port}`;
   process.stdout.write(`${JSON.stringify({ base, options: RUN_OPTIONS, cases: list })}\n`);
 });

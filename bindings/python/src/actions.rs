@@ -39,6 +39,12 @@ impl HttpRequest {
     fn body<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.0.body)
     }
+    /// The most this request may take, in ms (what is left of a one-shot operation's
+    /// budget); `None` for token polls. End it at the smaller of this and your own deadline.
+    #[getter]
+    fn timeout_ms(&self) -> Option<u64> {
+        self.0.timeout_ms
+    }
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let headers: Vec<(&str, &str)> = self
             .0
@@ -65,6 +71,7 @@ impl HttpRequest {
                 ("url", show(py, &self.0.url)),
                 ("headers", show(py, headers)),
                 ("body", None),
+                ("timeout_ms", show(py, self.0.timeout_ms)),
             ],
         )
     }

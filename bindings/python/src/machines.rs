@@ -169,8 +169,10 @@ machine!(
             now_ms: Option<u64>,
             kwargs: Option<&Bound<'_, PyDict>>,
         ) -> PyResult<Self> {
-            let config: core::RefreshConfig = config_from(py, config, kwargs)?;
-            let refresh = core::Refresh::new(config, now_or_epoch(now_ms)).map_err(config_error)?;
+            let options: RefreshOptions = config_from(py, config, kwargs)?;
+            let refresh = core::Refresh::new(options.config, now_or_epoch(now_ms))
+                .map_err(config_error)?
+                .with_extra_token_types(options.extra_token_types);
             Ok(Self::wrap(refresh))
         }
     }
@@ -193,3 +195,12 @@ machine!(
         }
     }
 );
+
+/// `RefreshConfig` plus `extra_token_types`, which the core takes through a builder.
+#[derive(serde::Deserialize, serde::Serialize)]
+struct RefreshOptions {
+    #[serde(flatten)]
+    config: core::RefreshConfig,
+    #[serde(default)]
+    extra_token_types: Vec<String>,
+}

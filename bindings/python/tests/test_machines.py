@@ -101,8 +101,8 @@ def test_pattern_matching() -> None:
     assert describe(flow.poll_action(0)) == ("awaiting", 1)
     flow.handle_response(1, 200, JSON, ISSUED, 0)
     assert describe(flow.poll_action(0)) == ("display", "WDJB-MJHT")
-    assert describe(flow.poll_action(0)) == ("wait", 5500, 5500, "interval")
-    assert describe(flow.poll_action(5500)) == ("send", 2, TOKEN)
+    assert describe(flow.poll_action(0)) == ("wait", 5020, 5020, "interval")
+    assert describe(flow.poll_action(5020)) == ("send", 2, TOKEN)
     flow.handle_response(2, 400, {"content-type": "application/json"},
                          b'{"error":"access_denied"}', 5600)
     assert describe(flow.poll_action(5600)) == ("failed", "access_denied")

@@ -38,7 +38,7 @@ def action_json(action: Any) -> dict:
         r = action.request
         return {"type": "send", "id": r.id, "method": r.method, "url": r.url,
                 "headers": [{"name": n, "value": v} for n, v in r.headers],
-                "body": r.body.decode("utf-8", "replace")}
+                "body": r.body.decode("utf-8", "replace"), "timeout_ms": r.timeout_ms}
     if kind is df.Display:
         p = action.prompt
         fields = ("user_code", "verification_uri", "verification_uri_complete",

@@ -43,6 +43,8 @@ pub struct Timing {
     #[uniffi(default)]
     pub request_retries: Option<u32>,
     #[uniffi(default)]
+    pub request_budget_ms: Option<u64>,
+    #[uniffi(default)]
     pub max_interval_s: Option<u64>,
     #[uniffi(default)]
     pub max_expires_in_s: Option<u64>,
@@ -74,6 +76,10 @@ pub struct FlowConfig {
     pub params: Vec<Param>,
     #[uniffi(default)]
     pub timing: Option<Timing>,
+    /// Token types besides `Bearer` this app can use (RFC 6749 §7.1); others fail
+    /// with `invalid_response`.
+    #[uniffi(default)]
+    pub extra_token_types: Vec<String>,
 }
 
 /// A refresh (RFC 6749 §6).
@@ -91,6 +97,9 @@ pub struct RefreshConfig {
     pub scope: Option<String>,
     #[uniffi(default)]
     pub timing: Option<Timing>,
+    /// Token types besides `Bearer` this app can use (RFC 6749 §7.1).
+    #[uniffi(default)]
+    pub extra_token_types: Vec<String>,
 }
 
 /// A revocation (RFC 7009).
@@ -132,6 +141,7 @@ pub(crate) fn timing(t: &Option<Timing>) -> core::Timing {
         max_transient_failures: t.max_transient_failures.unwrap_or(d.max_transient_failures),
         retry_base_ms: t.retry_base_ms.unwrap_or(d.retry_base_ms),
         request_retries: t.request_retries.unwrap_or(d.request_retries),
+        request_budget_ms: t.request_budget_ms.unwrap_or(d.request_budget_ms),
         max_interval_s: t.max_interval_s.unwrap_or(d.max_interval_s),
         max_expires_in_s: t.max_expires_in_s.unwrap_or(d.max_expires_in_s),
         max_retry_after_s: t.max_retry_after_s.unwrap_or(d.max_retry_after_s),
@@ -158,6 +168,7 @@ impl From<&FlowConfig> for core::Config {
                 })
                 .collect(),
             timing: timing(&c.timing),
+            extra_token_types: c.extra_token_types.clone(),
         }
     }
 }
@@ -225,6 +236,7 @@ pub fn provider_config(
             scope: c.scope,
             params: Vec::new(),
             timing: None,
+            extra_token_types: Vec::new(),
         })
     })
 }

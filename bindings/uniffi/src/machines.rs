@@ -119,7 +119,8 @@ impl Refresh {
     #[uniffi::constructor]
     pub fn new(config: RefreshConfig, now: u64) -> Result<Arc<Self>, FlowError> {
         guard(|| {
-            let r = core::Refresh::new((&config).into(), core::Timestamp(now))?;
+            let r = core::Refresh::new((&config).into(), core::Timestamp(now))?
+                .with_extra_token_types(config.extra_token_types.clone());
             Ok(Arc::new(Refresh(Mutex::new(r))))
         })
     }

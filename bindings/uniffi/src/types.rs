@@ -33,6 +33,11 @@ pub struct HttpRequest {
     pub headers: Vec<Header>,
     /// Form-encoded body (empty for GET). Holds secrets: never log it.
     pub body: Vec<u8>,
+    /// The most this request may take, in ms: what is left of a one-shot operation's
+    /// budget (`Timing.requestBudgetMs`); null for token polls. End it at the smaller
+    /// of this and the transport's own deadline.
+    #[uniffi(default)]
+    pub timeout_ms: Option<u64>,
 }
 
 /// A response of any status.
@@ -237,6 +242,7 @@ impl From<core::HttpRequest> for HttpRequest {
                 })
                 .collect(),
             body: r.body,
+            timeout_ms: r.timeout_ms,
         }
     }
 }

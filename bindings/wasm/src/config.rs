@@ -58,6 +58,7 @@ fn timing(o: &Object) -> Result<Timing, String> {
             "max_transient_failures" => t.max_transient_failures = small(n?)?,
             "retry_base_ms" => t.retry_base_ms = n?,
             "request_retries" => t.request_retries = small(n?)?,
+            "request_budget_ms" => t.request_budget_ms = n?,
             "max_interval_s" => t.max_interval_s = n?,
             "max_expires_in_s" => t.max_expires_in_s = n?,
             "max_retry_after_s" => t.max_retry_after_s = n?,
@@ -105,7 +106,24 @@ pub fn device_flow(v: &Value) -> Result<Config, String> {
         scope: opt_string(o, "scope")?,
         params: params(o)?,
         timing: timing(o)?,
+        extra_token_types: extra_token_types(o)?,
     })
+}
+
+/// `extra_token_types`: an array of strings.
+pub fn extra_token_types(o: &Object) -> Result<Vec<String>, String> {
+    match o.get("extra_token_types") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| "extra_token_types must be strings".to_owned())
+            })
+            .collect(),
+        Some(_) => Err("extra_token_types must be an array of strings".to_owned()),
+    }
 }
 
 pub fn discovery(v: &Value) -> Result<(String, Timing), String> {

@@ -93,7 +93,13 @@ impl Machine {
                 let (issuer, timing) = config::discovery(&v)?;
                 Op::Discovery(Discovery::with_timing(&issuer, timing, now).map_err(text)?)
             }
-            "refresh" => Op::Refresh(Refresh::new(config::refresh(&v)?, now).map_err(text)?),
+            "refresh" => Op::Refresh(
+                Refresh::new(config::refresh(&v)?, now)
+                    .map_err(text)?
+                    .with_extra_token_types(config::extra_token_types(
+                        v.as_object().ok_or("the configuration must be an object")?,
+                    )?),
+            ),
             "revocation" => {
                 Op::Revocation(Revocation::new(config::revocation(&v)?, now).map_err(text)?)
             }

@@ -17,8 +17,8 @@ const OPERATIONS = { device_flow: 'DeviceFlow', discovery: 'Discovery', refresh:
 function actionJson(action) {
   switch (action.type) {
     case 'send': {
-      const { type, id, method, url, headers, body } = action;
-      return { type, id, method, url, headers, body };
+      const { type, id, method, url, headers, body, timeout_ms } = action;
+      return { type, id, method, url, headers, body, timeout_ms };
     }
     case 'done': {
       const r = action.result;

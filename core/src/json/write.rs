@@ -225,7 +225,8 @@ impl JsonFields for HttpRequest {
             hf.close();
         }
         out.push(']');
-        f.str("body", self.body_text());
+        f.str("body", self.body_text())
+            .opt_u64("timeout_ms", self.timeout_ms);
     }
 }
 

@@ -41,6 +41,7 @@ pub(crate) fn form_post(
         url: url.to_owned(),
         headers,
         body: body.finish().into_bytes(),
+        timeout_ms: None,
     }
 }
 
@@ -52,6 +53,7 @@ pub(crate) fn json_get(id: RequestId, url: &str) -> HttpRequest {
         url: url.to_owned(),
         headers: vec![Header::new("accept", "application/json")],
         body: Vec::new(),
+        timeout_ms: None,
     }
 }
 

@@ -42,6 +42,11 @@ class HttpRequest:
     def headers(self) -> list[tuple[str, str]]: ...
     @property
     def body(self) -> bytes: ...
+    @property
+    def timeout_ms(self) -> Optional[int]:
+        """The most this request may take (what is left of a one-shot operation's
+        budget), or None for token polls: end it at the smaller of this and your own."""
+        ...
 
 @final
 class Prompt:

@@ -8,7 +8,7 @@ Pass ``transport=`` to use another HTTP client (see ``deviceflow.adapters``).
 from __future__ import annotations
 
 import threading
-from typing import Mapping, Optional, Union, cast
+from typing import Mapping, Optional, Sequence, Union, cast
 
 from ._native import DeviceFlow, Discovery, Refresh, Revocation, ServerMetadata, TokenSet
 from .authorization import DeviceAuthorization
@@ -42,6 +42,7 @@ def request_device_code(
     params: Optional[Params] = None,
     provider: Optional[str] = None,
     tenant: Optional[str] = None,
+    extra_token_types: Optional[Sequence[str]] = None,
     timing: Optional[Timing] = None,
     transport: Optional[Transport] = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -53,7 +54,8 @@ def request_device_code(
                          device_authorization_endpoint=device_authorization_endpoint,
                          token_endpoint=token_endpoint, scope=scope, client_secret=client_secret,
                          client_auth=client_auth, params=params, timing=timing,
-                         provider=provider, tenant=tenant)
+                         provider=provider, tenant=tenant,
+                         extra_token_types=extra_token_types)
     flow = DeviceFlow(config, now_ms=clock.now())
     transport = transport or default_transport()
     prompt = drive(flow, transport, clock, timeout, stop_at_prompt=True)
@@ -80,6 +82,7 @@ def login(
     params: Optional[Params] = None,
     provider: Optional[str] = None,
     tenant: Optional[str] = None,
+    extra_token_types: Optional[Sequence[str]] = None,
     on_code: OnPrompt = print_prompt,
     cancel_event: Optional[threading.Event] = None,
     timing: Optional[Timing] = None,
@@ -94,7 +97,8 @@ def login(
         device_authorization_endpoint=device_authorization_endpoint,
         token_endpoint=token_endpoint, scope=scope, client_secret=client_secret,
         client_auth=client_auth, params=params, provider=provider, tenant=tenant,
-        timing=timing, transport=transport, timeout=timeout)
+        extra_token_types=extra_token_types, timing=timing, transport=transport,
+        timeout=timeout)
     try:
         on_code(auth.prompt)
     except BaseException:
@@ -112,6 +116,7 @@ def refresh(
     client_secret: Optional[str] = None,
     client_auth: Optional[str] = None,
     scope: Optional[str] = None,
+    extra_token_types: Optional[Sequence[str]] = None,
     timing: Optional[Timing] = None,
     transport: Optional[Transport] = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -125,7 +130,7 @@ def refresh(
         token_endpoint = from_metadata(meta, "token_endpoint")
     config = refresh_config(token, token_endpoint, client_id=client_id,  # type: ignore[arg-type]
                             client_secret=client_secret, client_auth=client_auth, scope=scope,
-                            timing=timing)
+                            timing=timing, extra_token_types=extra_token_types)
     clock = Clock()
     return cast(TokenSet, drive(Refresh(config, now_ms=clock.now()), transport, clock, timeout))
 

@@ -7,7 +7,7 @@ on the loop), and cancelling the task cancels the flow and re-raises
 from __future__ import annotations
 
 import inspect
-from typing import Any, Awaitable, Callable, Optional, Union, cast
+from typing import Any, Awaitable, Callable, Optional, Sequence, Union, cast
 
 from ._native import DeviceFlow, Discovery, Prompt, Refresh, Revocation, ServerMetadata, TokenSet
 from .api import Timing
@@ -42,6 +42,7 @@ async def async_request_device_code(
     params: Optional[Params] = None,
     provider: Optional[str] = None,
     tenant: Optional[str] = None,
+    extra_token_types: Optional[Sequence[str]] = None,
     timing: Optional[Timing] = None,
     transport: Optional[AnyTransport] = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -51,7 +52,8 @@ async def async_request_device_code(
                          device_authorization_endpoint=device_authorization_endpoint,
                          token_endpoint=token_endpoint, scope=scope, client_secret=client_secret,
                          client_auth=client_auth, params=params, timing=timing,
-                         provider=provider, tenant=tenant)
+                         provider=provider, tenant=tenant,
+                         extra_token_types=extra_token_types)
     flow = DeviceFlow(config, now_ms=clock.now())
     transport = transport or default_transport()
     prompt = await drive(flow, transport, clock, timeout, stop_at_prompt=True)
@@ -74,6 +76,7 @@ async def async_login(
     params: Optional[Params] = None,
     provider: Optional[str] = None,
     tenant: Optional[str] = None,
+    extra_token_types: Optional[Sequence[str]] = None,
     on_code: OnCode = print_prompt,
     timing: Optional[Timing] = None,
     transport: Optional[AnyTransport] = None,
@@ -85,7 +88,8 @@ async def async_login(
         device_authorization_endpoint=device_authorization_endpoint,
         token_endpoint=token_endpoint, scope=scope, client_secret=client_secret,
         client_auth=client_auth, params=params, provider=provider, tenant=tenant,
-        timing=timing, transport=transport, timeout=timeout)
+        extra_token_types=extra_token_types, timing=timing, transport=transport,
+        timeout=timeout)
     try:
         shown = on_code(auth.prompt)
         if inspect.isawaitable(shown):
@@ -105,6 +109,7 @@ async def async_refresh(
     client_secret: Optional[str] = None,
     client_auth: Optional[str] = None,
     scope: Optional[str] = None,
+    extra_token_types: Optional[Sequence[str]] = None,
     timing: Optional[Timing] = None,
     transport: Optional[AnyTransport] = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -116,7 +121,7 @@ async def async_refresh(
         token_endpoint = from_metadata(meta, "token_endpoint")
     config = refresh_config(token, token_endpoint, client_id=client_id,  # type: ignore[arg-type]
                             client_secret=client_secret, client_auth=client_auth, scope=scope,
-                            timing=timing)
+                            timing=timing, extra_token_types=extra_token_types)
     clock = Clock()
     return cast(TokenSet, await drive(Refresh(config, now_ms=clock.now()), transport, clock,
                                       timeout))

@@ -62,6 +62,8 @@ async def in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Any:
 async def send(machine: Any, transport: AnyTransport, action: Send, clock: Clock,
                timeout: float) -> None:
     request = action.request
+    if request.timeout_ms is not None:  # what is left of the operation's budget
+        timeout = min(timeout, request.timeout_ms / 1000)
     try:
         response = await call_transport(transport, request, timeout)
     except TransportError as e:

@@ -31,6 +31,7 @@ def flow_config(
     timing: Optional[Mapping[str, int]] = None,
     provider: Optional[str] = None,
     tenant: Optional[str] = None,
+    extra_token_types: Optional[Sequence[str]] = None,
 ) -> Dict[str, Any]:
     """The device flow ``Config``. A ``provider`` preset (``github``, ``google``,
     ``microsoft`` with ``tenant``, ``gitlab`` with ``tenant`` as its base URL)
@@ -52,4 +53,5 @@ def flow_config(
         scope=scope,
         params=list(params.items()) if isinstance(params, Mapping) else params,
         timing=dict(timing) if timing is not None else None,
+        extra_token_types=list(extra_token_types) if extra_token_types is not None else None,
     )

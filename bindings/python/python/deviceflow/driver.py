@@ -16,6 +16,8 @@ OnPrompt = Callable[[Prompt], Any]
 
 def send(machine: Any, transport: Transport, action: Send, clock: Clock, timeout: float) -> None:
     request = action.request
+    if request.timeout_ms is not None:  # what is left of the operation's budget
+        timeout = min(timeout, request.timeout_ms / 1000)
     try:
         response = transport(request, timeout)
     except TransportError as e:

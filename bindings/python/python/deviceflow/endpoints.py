@@ -3,7 +3,7 @@ endpoint is known from the caller or from discovery."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from ._native import ServerMetadata, TokenSet
 from .config import client_fields, drop_none
@@ -28,14 +28,17 @@ def from_metadata(meta: ServerMetadata, name: str) -> str:
 
 def refresh_config(token: Union[str, TokenSet], token_endpoint: str, *, client_id: str,
                    client_secret: Optional[str], client_auth: Optional[str],
-                   scope: Optional[str], timing: Optional[Mapping[str, int]]) -> Dict[str, Any]:
+                   scope: Optional[str], timing: Optional[Mapping[str, int]],
+                   extra_token_types: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     if isinstance(token, TokenSet):
         if token.refresh_token is None:
             raise ConfigError("this TokenSet has no refresh token (ask for the offline_access scope?)")
         token = token.refresh_token
     return drop_none(**client_fields(client_id, client_secret, client_auth),
                      token_endpoint=token_endpoint, refresh_token=token, scope=scope,
-                     timing=dict(timing) if timing is not None else None)
+                     timing=dict(timing) if timing is not None else None,
+                     extra_token_types=(list(extra_token_types)
+                                        if extra_token_types is not None else None))
 
 
 def revocation_target(token: Union[str, TokenSet],

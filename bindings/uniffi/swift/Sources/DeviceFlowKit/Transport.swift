@@ -69,8 +69,10 @@ public final class URLSessionTransport: HttpTransport, @unchecked Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (cont: CheckedContinuation<HttpResponse, Error>) in
                 guard pending.attach(cont) else { return } // cancelled before it started
-                // The whole-request deadline, whatever the engine's own timers do.
-                DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { pending.fail(URLError(.timedOut)) }
+                // The whole-request deadline, whatever the engine's own timers do: the smaller of
+                // this transport's and what is left of the operation's budget (`timeoutMs`).
+                let limit = request.timeoutMs.map { min(timeout, Double($0) / 1000) } ?? timeout
+                DispatchQueue.global().asyncAfter(deadline: .now() + limit) { pending.fail(URLError(.timedOut)) }
                 start(request, url: url, pending)
             }
         } onCancel: {

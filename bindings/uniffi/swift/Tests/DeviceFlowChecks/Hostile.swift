@@ -23,13 +23,14 @@ enum Hostile {
 
     struct Run: Sendable {
         let base: String, clientId: String, timing: Timing, timeout: TimeInterval, budgetMs: Int
-        func config(_ word: String, _ name: String) -> FlowConfig {
+        /// `defaults`: the case runs with the default timing and transport deadline (cases.mjs).
+        func config(_ word: String, _ name: String, defaults: Bool = false) -> FlowConfig {
             FlowConfig(clientId: clientId, deviceAuthorizationEndpoint: "\(base)/\(word)/\(name)/device",
-                       tokenEndpoint: "\(base)/\(word)/\(name)/token", timing: timing)
+                       tokenEndpoint: "\(base)/\(word)/\(name)/token", timing: defaults ? nil : timing)
         }
     }
 
-    struct Case: Sendable { let name: String, about: String, expect: [String] }
+    struct Case: Sendable { let name: String, about: String, expect: [String], defaults: Bool, budgetMs: Int }
     struct Outcome: Sendable { let name: String, outcome: String, detail: String, ms: Int, problem: String? }
 
     /// Collects prompts from the callback (which may run on any thread).
@@ -64,7 +65,8 @@ enum Hostile {
         let t0 = Date()
         let task = Task { () -> (String, String) in
             do {
-                let t = try await login(config: run.config("swift", c.name), transport: URLSessionTransport(timeout: run.timeout)) {
+                let transport = c.defaults ? URLSessionTransport() : URLSessionTransport(timeout: run.timeout)
+                let t = try await login(config: run.config("swift", c.name, defaults: c.defaults), transport: transport) {
                     prompts.add($0)
                 }
                 return (t.accessToken() == access ? "done" : "done with the wrong access token", "")
@@ -74,13 +76,13 @@ enum Hostile {
                 return ("crash (\(error))", "")
             }
         }
-        let result = await value(of: task, within: Double(run.budgetMs) / 1000 + 2)
+        let result = await value(of: task, within: Double(c.budgetMs) / 1000 + 2)
         if result == nil { task.cancel() }
         let (outcome, detail) = result ?? ("hang", "")
         let ms = Int(Date().timeIntervalSince(t0) * 1000)
         var problems: [String] = []
         if !c.expect.contains(outcome) { problems.append("\(c.about): expected \(c.expect.joined(separator: " or ")), got \(outcome)") }
-        if ms >= run.budgetMs { problems.append("took \(ms) ms (budget \(run.budgetMs) ms)") }
+        if ms >= c.budgetMs { problems.append("took \(ms) ms (budget \(c.budgetMs) ms)") }
         let shown = prompts.all
         for p in shown {
             for text in [p.userCode, p.verificationUri, p.verificationUriComplete, p.verificationHost, p.message] {
@@ -104,7 +106,7 @@ enum Hostile {
                   let timing = try Vectors.timing(options["timing"]), case .array(let list)? = info["cases"]
             else { throw Failure(description: "unexpected JSON: \(info.text)") }
             let known: Set = ["default_interval_ms", "margin_ms", "max_backoff_ms", "max_transient_failures", "retry_base_ms",
-                              "request_retries", "max_interval_s", "max_expires_in_s", "max_retry_after_s", "max_body_bytes"]
+                              "request_retries", "request_budget_ms", "max_interval_s", "max_expires_in_s", "max_retry_after_s", "max_body_bytes"]
             if case .object(let t)? = options["timing"] {
                 let unknown = Set(t.keys).subtracting(known)
                 try expect(unknown.isEmpty, "options.timing has fields the Timing record lacks: \(unknown.sorted())")
@@ -113,7 +115,9 @@ enum Hostile {
                 guard let name = c["name"]?.string, let about = c["about"]?.string, case .array(let e)? = c["expect"] else {
                     throw Failure(description: "bad case \(c.text)")
                 }
-                return Case(name: name, about: about, expect: e.compactMap(\.string))
+                let budget = c["budget_ms"]?.uint.map { Int($0) } ?? Int(budgetMs)
+                return Case(name: name, about: about, expect: e.compactMap(\.string),
+                            defaults: c["defaults"] == .bool(true), budgetMs: budget)
             }
             parsed = (Run(base: base, clientId: clientId, timing: timing, timeout: Double(timeoutMs) / 1000, budgetMs: Int(budgetMs)), cases)
         }

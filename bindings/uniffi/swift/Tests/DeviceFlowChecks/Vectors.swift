@@ -81,7 +81,8 @@ enum Vectors {
             let m = try Refresh(config: RefreshConfig(
                 clientId: try str(c, "client_id"), tokenEndpoint: try str(c, "token_endpoint"),
                 refreshToken: try str(c, "refresh_token"), clientSecret: try optStr(c, "client_secret"),
-                clientAuth: try clientAuth(c["client_auth"]), scope: try optStr(c, "scope"), timing: try timing(c["timing"])), now: now)
+                clientAuth: try clientAuth(c["client_auth"]), scope: try optStr(c, "scope"), timing: try timing(c["timing"]),
+                extraTokenTypes: try strings(c["extra_token_types"])), now: now)
             return Op(poll: { actionJSON(try m.pollAction(now: $0)) }, respond: m.handleResponse,
                       transportError: m.handleTransportError, cancel: m.cancel)
         case "revocation":
@@ -128,8 +129,17 @@ enum Vectors {
         return Timing(defaultIntervalMs: try n("default_interval_ms"), marginMs: try n("margin_ms"),
                       maxBackoffMs: try n("max_backoff_ms"), maxTransientFailures: try n32("max_transient_failures"),
                       retryBaseMs: try n("retry_base_ms"), requestRetries: try n32("request_retries"),
+                      requestBudgetMs: try n("request_budget_ms"),
                       maxIntervalS: try n("max_interval_s"), maxExpiresInS: try n("max_expires_in_s"),
                       maxRetryAfterS: try n("max_retry_after_s"), maxBodyBytes: try n("max_body_bytes"))
+    }
+    static func strings(_ v: JSON?) throws -> [String] {
+        switch v {
+        case nil, .null?: return []
+        case .array(let a)?:
+            return try a.map { guard let s = $0.string else { throw Problem(description: "not a string: \($0.text)") }; return s }
+        default: throw Problem(description: "not an array of strings")
+        }
     }
     static func params(_ v: JSON?) throws -> [Param] {
         switch v {
@@ -149,7 +159,8 @@ enum Vectors {
                    clientAuth: try clientAuth(c["client_auth"]), issuer: try optStr(c, "issuer"),
                    deviceAuthorizationEndpoint: try optStr(c, "device_authorization_endpoint"),
                    tokenEndpoint: try optStr(c, "token_endpoint"), scope: try optStr(c, "scope"),
-                   params: try params(c["params"]), timing: try timing(c["timing"]))
+                   params: try params(c["params"]), timing: try timing(c["timing"]),
+                   extraTokenTypes: try strings(c["extra_token_types"]))
     }
 
     static func response(_ r: JSON) throws -> HttpResponse {
@@ -176,6 +187,7 @@ enum Vectors {
     static func sendJSON(_ r: HttpRequest) -> JSON {
         .object(["type": .string("send"), "id": .uint(r.id), "method": .string(r.method == .get ? "GET" : "POST"),
                  "url": .string(r.url), "body": .string(String(decoding: r.body, as: UTF8.self)),
+                 "timeout_ms": r.timeoutMs.map { .uint($0) } ?? .null,
                  "headers": .array(r.headers.map { .object(["name": .string($0.name), "value": .string($0.value)]) })])
     }
     static func waitJSON(_ until: UInt64, _ delay: UInt64, _ reason: WaitReason) -> JSON {

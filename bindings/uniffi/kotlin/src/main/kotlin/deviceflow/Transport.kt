@@ -55,7 +55,9 @@ class JavaHttpTransport(
     }
 
     override suspend fun send(request: HttpRequest): HttpResponse {
-        val builder = JavaRequest.newBuilder(URI.create(request.url)).timeout(requestTimeout)
+        // The smaller of this transport's deadline and what is left of the operation's budget.
+        val limitMs = minOf(requestTimeout.toMillis(), request.timeoutMs?.toLong() ?: Long.MAX_VALUE).coerceAtLeast(1)
+        val builder = JavaRequest.newBuilder(URI.create(request.url)).timeout(Duration.ofMillis(limitMs))
         for (h in request.headers) builder.header(h.name, h.value)
         when (request.method) {
             HttpMethod.GET -> builder.GET()
@@ -65,8 +67,8 @@ class JavaHttpTransport(
         val future = client.sendAsync(builder.build()) { body }
         try {
             // The future completes once the body is read (or capped): the deadline covers it all.
-            val response = withTimeoutOrNull(requestTimeout.toMillis()) { future.awaitOrAbort() }
-                ?: throw HttpTimeoutException("no complete response within ${requestTimeout.toMillis()} ms")
+            val response = withTimeoutOrNull(limitMs) { future.awaitOrAbort() }
+                ?: throw HttpTimeoutException("no complete response within $limitMs ms")
             val headers = response.headers().map().flatMap { (name, values) -> values.map { Header(name, it) } }
             return HttpResponse(response.statusCode().toUShort(), headers, response.body())
         } finally {

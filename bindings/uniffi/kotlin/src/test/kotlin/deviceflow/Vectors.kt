@@ -107,6 +107,7 @@ object Vectors {
             defaultIntervalMs = n("default_interval_ms"), marginMs = n("margin_ms"),
             maxBackoffMs = n("max_backoff_ms"), maxTransientFailures = n("max_transient_failures")?.toUInt(),
             retryBaseMs = n("retry_base_ms"), requestRetries = n("request_retries")?.toUInt(),
+            requestBudgetMs = n("request_budget_ms"),
             maxIntervalS = n("max_interval_s"), maxExpiresInS = n("max_expires_in_s"),
             maxRetryAfterS = n("max_retry_after_s"), maxBodyBytes = n("max_body_bytes"),
         )
@@ -135,7 +136,10 @@ object Vectors {
         scope = c["scope"] as String?,
         params = params(c["params"]),
         timing = timing(c["timing"]),
+        extraTokenTypes = strings(c["extra_token_types"]),
     )
+
+    private fun strings(v: Any?): List<String> = (v as List<*>?)?.map { it as String } ?: emptyList()
 
     private fun refreshConfig(c: Map<String, Any?>) = RefreshConfig(
         clientId = c["client_id"] as String,
@@ -145,6 +149,7 @@ object Vectors {
         clientAuth = clientAuth(c["client_auth"]),
         scope = c["scope"] as String?,
         timing = timing(c["timing"]),
+        extraTokenTypes = strings(c["extra_token_types"]),
     )
 
     private fun revocationConfig(c: Map<String, Any?>) = RevocationConfig(
@@ -183,7 +188,7 @@ object Vectors {
     private fun sendMap(r: HttpRequest) = mapOf(
         "type" to "send", "id" to num(r.id), "method" to r.method.name, "url" to r.url,
         "headers" to r.headers.map { mapOf("name" to it.name, "value" to it.value) },
-        "body" to String(r.body, Charsets.UTF_8),
+        "body" to String(r.body, Charsets.UTF_8), "timeout_ms" to num(r.timeoutMs),
     )
 
     private fun waitMap(until: ULong, delay: ULong, reason: WaitReason) =
