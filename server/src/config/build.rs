@@ -60,6 +60,7 @@ pub(super) fn build(file: FileConfig, cx: &Ctx) -> Result<ServerConfig, ConfigEr
     config.sign_in = sign_in::build(&file.sign_in, cx)?;
     if let Some(list) = &file.clients {
         config.clients = clients::build(list, cx)?;
+        config.allowed_origins = clients::origins(list, cx)?;
     }
     if let Some(polling) = &file.polling {
         apply_polling(polling, cx, &mut config)?;

@@ -9,6 +9,7 @@ use super::schema::{ClientEntry, ClientType, Grant, SecretMethod, TokenFormat};
 use super::{ConfigError, Ctx};
 use crate::engine::codes::{sha256, Digest32};
 use crate::engine::{AccessTokenFormat, AuthMethod, Client};
+use crate::http::cors::check_origin;
 
 const SEC: u64 = 1_000;
 const MIN: u64 = 60 * SEC;
@@ -87,6 +88,42 @@ fn client(i: usize, e: &ClientEntry, cx: &Ctx) -> Result<Client, ConfigError> {
     client.device_grant = grants.contains(&Grant::DeviceCode);
     client.refresh_tokens = grants.contains(&Grant::RefreshToken);
     tokens(i, e, cx, client)
+}
+
+/// `allowed_origins` of each client that has some (client id → origins): exact browser
+/// origins, public clients only (a page cannot keep a secret), none twice.
+pub(super) fn origins(
+    list: &Spanned<Vec<ClientEntry>>,
+    cx: &Ctx,
+) -> Result<BTreeMap<String, Vec<String>>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (i, e) in list.get_ref().iter().enumerate() {
+        let Some(origins) = &e.allowed_origins else {
+            continue;
+        };
+        let key = format!("clients[{i}].allowed_origins");
+        if *e.kind.get_ref() != ClientType::Public && !origins.get_ref().is_empty() {
+            return Err(cx.invalid(
+                key,
+                origins.span(),
+                "only a public client may be called from a browser (a page cannot keep a \
+                 client secret): remove this key, or use a public client for the browser app",
+            ));
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for (j, o) in origins.get_ref().iter().enumerate() {
+            let at = format!("{key}[{j}]");
+            check_origin(o.get_ref()).map_err(|why| cx.invalid(&at, o.span(), why))?;
+            if seen.contains(o.get_ref()) {
+                return Err(cx.invalid(&at, o.span(), "listed twice"));
+            }
+            seen.push(o.get_ref().clone());
+        }
+        if !seen.is_empty() {
+            out.insert(e.id.get_ref().clone(), seen);
+        }
+    }
+    Ok(out)
 }
 
 /// Lifetimes, access token format and audience, and the right to introspect.

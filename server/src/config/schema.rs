@@ -102,6 +102,8 @@ pub(crate) struct ClientEntry {
     pub access_token_format: Option<S<TokenFormat>>,
     pub audience: Option<S<String>>,
     pub introspection: Option<S<bool>>,
+    /// Browser origins allowed to call the OAuth endpoints with CORS (public clients only).
+    pub allowed_origins: Option<S<Vec<S<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -7,6 +7,7 @@
 //! ```
 
 pub mod client_ip;
+pub mod cors;
 mod grants;
 mod html;
 mod lanes;
@@ -18,6 +19,7 @@ mod reply;
 pub mod session;
 pub mod signin;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -61,6 +63,9 @@ pub struct ServerConfig {
     /// Another store instead of SQLite; overrides `database` and `database_url`.
     pub store: Option<Arc<dyn Store>>,
     pub clients: Vec<Client>,
+    /// Browser origins (`scheme://host[:port]`, exact) allowed to call the OAuth endpoints
+    /// with CORS, by client id (public clients only); see [`cors`]. Default: none.
+    pub allowed_origins: BTreeMap<String, Vec<String>>,
     /// Advertised polling interval (RFC 8628 §3.2).
     pub interval_secs: u64,
     /// `expires_in` of device codes.
@@ -106,6 +111,7 @@ impl Default for ServerConfig {
             database_url: None,
             store: None,
             clients: default_clients(),
+            allowed_origins: BTreeMap::new(),
             interval_secs: 5,
             device_code_ttl_secs: 600,
             access_token_ttl_secs: 3600,
@@ -137,6 +143,7 @@ impl fmt::Debug for ServerConfig {
             )
             .field("store", &self.store.as_ref().map(|_| "<custom>"))
             .field("clients", &self.clients)
+            .field("allowed_origins", &self.allowed_origins)
             .field("interval_secs", &self.interval_secs)
             .field("device_code_ttl_secs", &self.device_code_ttl_secs)
             .field("limits", &self.limits)
@@ -407,6 +414,11 @@ fn housekeeping(engine: &SharedEngine) {
 /// The store, keys, engine and routes for `issuer` (no trailing `/`).
 /// Returns the public router, the metrics router and the engine.
 fn build(config: &ServerConfig, issuer: &str) -> io::Result<(Router, Router, SharedEngine)> {
+    let cors = cors::Cors::new(
+        &config.allowed_origins,
+        &config.clients,
+        config.max_body_bytes,
+    )?;
     let store: Arc<dyn Store> = match (&config.store, &config.database_url, &config.database) {
         (Some(store), _, _) => store.clone(),
         (None, Some(url), _) => Arc::new(PostgresStore::open(url).map_err(io::Error::other)?),
@@ -452,7 +464,8 @@ fn build(config: &ServerConfig, issuer: &str) -> io::Result<(Router, Router, Sha
         metrics: Arc::default(),
     };
     let metrics = metrics::router(state.clone());
-    Ok((router(state, config.max_body_bytes), metrics, engine))
+    let router = router(state, config.max_body_bytes, Arc::new(cors));
+    Ok((router, metrics, engine))
 }
 
 /// The path of an issuer URL (`""` for `https://a.example`, `/login/device` for
@@ -557,19 +570,31 @@ fn tls_acceptor(files: &TlsFiles) -> io::Result<tokio_rustls::TlsAcceptor> {
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
-fn router(state: AppState, max_body_bytes: usize) -> Router {
-    Router::new()
+fn router(state: AppState, max_body_bytes: usize, cors: Arc<cors::Cors>) -> Router {
+    use cors::Scope;
+    let with_cors = |routes: Router<AppState>, scope| {
+        routes.layer(axum::middleware::from_fn_with_state(
+            (cors.clone(), scope),
+            cors::layer,
+        ))
+    };
+    // CORS (for browser apps) on these only: never on the pages or the sign-in flow.
+    let client_routes = Router::new()
+        .route("/device_authorization", post(oauth::device_authorization))
+        .route("/token", post(oauth::token))
+        .route("/revoke", post(oauth::revoke));
+    let open_routes = Router::new()
         .route(
             "/.well-known/oauth-authorization-server",
             get(oauth::metadata),
         )
         .route("/.well-known/openid-configuration", get(oauth::metadata))
-        .route("/device_authorization", post(oauth::device_authorization))
-        .route("/token", post(oauth::token))
-        .route("/revoke", post(oauth::revoke))
         .route("/userinfo", get(oauth::userinfo))
+        .route("/jwks", get(oauth::jwks));
+    Router::new()
+        .merge(with_cors(client_routes, Scope::RequestClient))
+        .merge(with_cors(open_routes, Scope::AnyClient))
         .route("/introspect", post(oauth::introspect))
-        .route("/jwks", get(oauth::jwks))
         .route("/device", get(pages::entry).post(pages::submit))
         .route("/device/confirm", post(pages::confirm))
         .route("/device/grants", get(grants::list))
