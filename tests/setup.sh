@@ -38,3 +38,21 @@ if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modul
   npm ci --prefix tests --no-audit --no-fund --loglevel=error
 fi
 log "done"
+
+# The CLI's token hand-off, shared-refresh and keyring tests (cli/tests/handoff.rs,
+# keyring_secret_service.rs): Debian's git, a session bus (dbus-run-session, dbus-send),
+# gnome-keyring's Secret Service and libsecret's secret-tool, a JSON-schema checker for Debian's
+# python3, openssl, and kubectl (Debian's kubernetes-client) when none is installed.
+need_cli=()
+[ -x /usr/bin/git ] || need_cli+=(git)
+{ command -v dbus-run-session && command -v dbus-send; } >/dev/null || need_cli+=(dbus)
+command -v gnome-keyring-daemon >/dev/null || need_cli+=(gnome-keyring)
+command -v secret-tool >/dev/null || need_cli+=(libsecret-tools)
+/usr/bin/python3 -c 'import jsonschema' 2>/dev/null || need_cli+=(python3-jsonschema)
+command -v openssl >/dev/null || need_cli+=(openssl)
+command -v kubectl >/dev/null || need_cli+=(kubernetes-client)
+if [ ${#need_cli[@]} -gt 0 ]; then
+  log "apt-get install ${need_cli[*]} (CLI tests)"
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_cli[@]}" >/dev/null
+fi

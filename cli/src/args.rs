@@ -64,7 +64,14 @@ pub enum Command {
     /// Show the stored login: issuer, account, scopes, expiry (never the token).
     Status,
     /// Print a valid access token for scripts, refreshing it first when needed.
+    #[command(after_help = TOKEN_HELP)]
     Token(TokenArgs),
+    /// git's credential helper: `git config credential.https://HOST.helper '!deviceflow git-credential --profile P'`.
+    #[command(name = "git-credential", after_help = GIT_HELP)]
+    GitCredential(GitCredentialArgs),
+    /// Run a command with a valid access token in its environment.
+    #[command(after_help = EXEC_HELP)]
+    Exec(ExecArgs),
     /// Refresh the stored tokens now.
     Refresh,
     /// Revoke the tokens at the server (RFC 7009), then delete them locally.
@@ -73,6 +80,10 @@ pub enum Command {
     Serve(crate::serve::ServeArgs),
     /// Start a local server and sign in against it: the whole flow on one machine.
     Demo(crate::demo::DemoArgs),
+    /// A Model Context Protocol server on stdio: agents sign in, get access tokens and log out
+    /// for the profiles the operator configured.
+    #[command(after_help = crate::mcp::MCP_HELP)]
+    Mcp(crate::mcp::McpArgs),
 }
 
 const LOGIN_HELP: &str = "\
@@ -148,11 +159,73 @@ pub struct LoginArgs {
     pub no_open: bool,
 }
 
+const TOKEN_HELP: &str = "\
+Formats (--format):
+  raw              the token alone (default)
+  json             {\"access_token\":...,\"token_type\":...,\"expires_in\":...,\"expires_at\":...} (as --json)
+  header           Authorization: Bearer <token>          curl -H @<(deviceflow token --format header) URL
+  env              export DEVICEFLOW_ACCESS_TOKEN='...'   eval \"$(deviceflow token --format env)\"
+  exec-credential  a Kubernetes ExecCredential (client.authentication.k8s.io/v1) for a kubeconfig
+                   `exec` entry: command: deviceflow, args: [token, --format, exec-credential]
+
+Processes sharing a profile refresh it once between them (a lock next to the profile file).";
+
+const GIT_HELP: &str = "\
+Configure it for one host (never for every host: git would send the token anywhere):
+  git config --global credential.https://git.example.com.helper '!deviceflow git-credential --profile work'
+`get` answers username (the one in the URL, else --username), password=<access token> and
+password_expiry_utc; `store` and `erase` do nothing.";
+
+const EXEC_HELP: &str = "\
+Example:
+  deviceflow exec --profile work --env GITHUB_TOKEN -- gh api user
+The command replaces deviceflow (Unix): its exit status is the command's; 127 when it is not
+found, 126 when it cannot be run. The token is valid when the command starts; a long-running
+command should call `deviceflow token` whenever it needs one.";
+
 #[derive(Args)]
 pub struct TokenArgs {
     /// Refresh when the token expires within this many seconds.
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub min_valid: u64,
+    /// Output format (default: raw, or json with --json).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<crate::handoff::Format>,
+    /// The variable `--format env` exports.
+    #[arg(long = "env", value_name = "NAME", default_value = crate::handoff::DEFAULT_ENV,
+          value_parser = crate::handoff::parse_env_name)]
+    pub env: String,
+}
+
+#[derive(Args)]
+pub struct GitCredentialArgs {
+    /// get, store or erase (git passes it; others are ignored).
+    pub operation: String,
+    /// The username to answer when git has none (GitLab wants `oauth2`; GitHub takes any).
+    #[arg(long, default_value = "oauth2", value_name = "NAME")]
+    pub username: String,
+    /// Refresh when the token expires within this many seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub min_valid: u64,
+}
+
+#[derive(Args)]
+pub struct ExecArgs {
+    /// The environment variable that carries the token.
+    #[arg(long = "env", value_name = "NAME", default_value = crate::handoff::DEFAULT_ENV,
+          value_parser = crate::handoff::parse_env_name)]
+    pub env: String,
+    /// Refresh when the token expires within this many seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub min_valid: u64,
+    /// The command and its arguments (after `--`).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args)]

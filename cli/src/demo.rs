@@ -28,7 +28,11 @@ pub const DEMO_CLIENT: &str = "deviceflow-cli";
 #[cfg(feature = "server")]
 pub const DEMO_SCOPE: &str = "openid profile email offline_access";
 
+#[cfg(feature = "server")]
+mod web;
+
 #[derive(Args)]
+#[command(after_help = DEMO_HELP)]
 pub struct DemoArgs {
     /// Approve through the real verification page, unattended (as user "demo").
     #[arg(long)]
@@ -51,7 +55,31 @@ pub struct DemoArgs {
     /// Never open a browser.
     #[arg(long, overrides_with = "open")]
     pub no_open: bool,
+    /// The browser and TV-app demo: serve the TV example app (examples/tv/) on a second
+    /// loopback port, which the server allows by CORS, and wait; sign in from the TV page.
+    #[arg(long, conflicts_with = "auto_approve")]
+    pub web: bool,
+    /// --web: port of the TV app's page (0 = any free port).
+    #[arg(long, default_value_t = 0, requires = "web")]
+    pub web_port: u16,
+    /// --web: the built npm package (default: pkg/ of the repository this was built from).
+    #[arg(long, value_name = "DIR", env = "DEVICEFLOW_PKG_DIR", requires = "web")]
+    pub pkg_dir: Option<std::path::PathBuf>,
+    /// --web: polling interval in seconds (default 2).
+    #[arg(long, value_name = "SECS", requires = "web")]
+    pub interval: Option<u64>,
+    /// --web: lifetime of each code in seconds (default 600).
+    #[arg(long, value_name = "SECS", requires = "web")]
+    pub code_ttl: Option<u64>,
 }
+
+const DEMO_HELP: &str = "\
+Examples:
+  deviceflow demo                  # sign this terminal in against a local server
+  deviceflow demo --auto-approve   # the same, approved through the page by itself
+  deviceflow demo --web            # a TV app in the browser: the TV page and the phone's page
+
+--web needs the npm package's browser build: `npm run build --prefix pkg` in the repository.";
 
 #[cfg(feature = "server")]
 pub fn start(
@@ -69,6 +97,9 @@ pub fn start(
 
 #[cfg(feature = "server")]
 pub fn demo(args: DemoArgs, profile: &str, json: bool) -> Result<(), CliError> {
+    if args.web {
+        return web::run(&args, json);
+    }
     check_profile_name(profile).map_err(CliError::input)?;
     let store_kind = Store::resolve(args.store).map_err(CliError::input)?;
     let store = match store_kind {

@@ -32,13 +32,20 @@ pub trait Operation {
         now: Timestamp,
     ) -> Result<(), MisuseError>;
     fn cancel(&mut self, now: Timestamp) -> Result<(), MisuseError>;
+    /// The polling interval in force, in ms (device flow only: it grows with `slow_down`).
+    fn interval_ms(&self) -> Option<u64> {
+        None
+    }
 }
 
 macro_rules! operation {
-    ($ty:ty, $out:ty $(, abandon_on_interrupt = $abandon:expr)?) => {
+    ($ty:ty, $out:ty $(, abandon_on_interrupt = $abandon:expr)? $(, interval = $interval:ident)?) => {
         impl Operation for $ty {
             type Output = $out;
             $(const ABANDON_ON_INTERRUPT: bool = $abandon;)?
+            $(fn interval_ms(&self) -> Option<u64> {
+                <$ty>::$interval(self)
+            })?
             fn poll_action(&mut self, now: Timestamp) -> Action<$out> {
                 <$ty>::poll_action(self, now)
             }
@@ -64,7 +71,11 @@ macro_rules! operation {
         }
     };
 }
-operation!(deviceflow::DeviceFlow, deviceflow::TokenSet);
+operation!(
+    deviceflow::DeviceFlow,
+    deviceflow::TokenSet,
+    interval = interval_ms
+);
 operation!(Discovery, deviceflow::ServerMetadata);
 operation!(Refresh, deviceflow::TokenSet, abandon_on_interrupt = false);
 operation!(Revocation, deviceflow::Revoked);
@@ -82,6 +93,8 @@ pub enum Event<'a> {
         reason: WaitReason,
         /// True for the first tick of this wait (right after a response).
         first: bool,
+        /// The polling interval in force (ms), while polling.
+        interval_ms: Option<u64>,
     },
 }
 
@@ -130,6 +143,7 @@ pub fn run<O: Operation>(
                     now,
                     reason,
                     first,
+                    interval_ms: op.interval_ms(),
                 });
                 let left = until.since(clock.now());
                 // Wake at least once a second for the countdown (and Ctrl-C).

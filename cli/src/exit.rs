@@ -39,6 +39,20 @@ pub struct CliError {
     pub exit: i32,
     /// Already reported to the user; `main` only sets the exit status.
     pub silent: bool,
+    /// What the server itself said, when the failure was an OAuth error response.
+    /// (Boxed: errors travel in every `Result`; this keeps them small.)
+    pub server: Box<ServerSaid>,
+}
+
+/// The server's own words from an OAuth error response (RFC 6749 §5.2), beside our stable
+/// code: `error` may be any string the server chose (`invalid_grant`, `consent_required`, …).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ServerSaid {
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+    pub error_uri: Option<String>,
+    /// HTTP status of the response that ended the command.
+    pub status: Option<u16>,
 }
 
 impl CliError {
@@ -48,6 +62,7 @@ impl CliError {
             message: message.into(),
             exit,
             silent: false,
+            server: Box::default(),
         }
     }
     pub fn silent(mut self) -> Self {
@@ -78,7 +93,16 @@ impl From<FlowError> for CliError {
             }
             _ => FAILURE,
         };
-        CliError::new(e.code(), e.message, exit)
+        let code = e.code();
+        CliError {
+            server: Box::new(ServerSaid {
+                error: e.error,
+                error_description: e.error_description,
+                error_uri: e.error_uri,
+                status: e.status,
+            }),
+            ..CliError::new(code, e.message, exit)
+        }
     }
 }
 

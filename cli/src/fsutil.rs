@@ -72,9 +72,11 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// An exclusive advisory lock held until dropped (Unix `flock`; elsewhere a no-op).
-/// Serialises refreshes, so two `deviceflow token` calls never spend the same
-/// rotating refresh token twice (which would revoke the grant).
+/// An exclusive advisory lock on a file, held until dropped: `flock(LOCK_EX)` on Unix,
+/// `LockFileEx` (exclusive, whole file) on Windows, through std's `File::lock`. Serialises
+/// refreshes of one profile across processes, so that parallel `deviceflow token` calls
+/// (and other programs following the protocol in the README) never spend the same rotating
+/// refresh token twice (which would revoke the grant). The lock file itself stays empty.
 pub struct FileLock {
     _file: File,
 }
@@ -85,21 +87,16 @@ impl FileLock {
             create_private_dir(dir)?;
         }
         let mut o = OpenOptions::new();
-        o.write(true).create(true).truncate(false);
+        o.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
             o.mode(0o600);
         }
         let file = o.open(path)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::io::AsRawFd;
-            // SAFETY: flock on a file descriptor we own; blocks until the lock is free.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-                return Err(io::Error::last_os_error());
-            }
-        }
+        // Blocks until every other holder let go; released when `file` closes (also on a
+        // crash: the kernel drops it with the descriptor).
+        file.lock()?;
         Ok(FileLock { _file: file })
     }
 }
@@ -180,6 +177,28 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(names, vec!["t.json".to_string()], "temp files left behind");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_lock_excludes_other_holders_until_dropped() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let dir = scratch("lock");
+        let path = dir.join(".p.lock");
+        let first = FileLock::acquire(&path).unwrap();
+        let got = Arc::new(AtomicBool::new(false));
+        let (p2, g2) = (path.clone(), got.clone());
+        // A second open file description (as another process has) must wait.
+        let waiter = std::thread::spawn(move || {
+            let _l = FileLock::acquire(&p2).unwrap();
+            g2.store(true, Ordering::SeqCst);
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!got.load(Ordering::SeqCst), "two holders at once");
+        drop(first);
+        waiter.join().unwrap();
+        assert!(got.load(Ordering::SeqCst));
         fs::remove_dir_all(dir).unwrap();
     }
 

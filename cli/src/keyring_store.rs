@@ -1,13 +1,18 @@
-//! The OS keyring, where this build has one: macOS Keychain and Windows Credential
-//! Manager with the default `keyring` feature; Linux Secret Service only with the
-//! `secret-service` feature (it needs libdbus). Entries: service `deviceflow`,
-//! account = profile name, value = the profile's secrets as JSON.
+//! The OS keyring, with the default `keyring` feature: macOS Keychain, Windows Credential
+//! Manager, and on Linux/FreeBSD the Secret Service (GNOME Keyring, KWallet) over D-Bus in
+//! pure Rust (zbus: no libdbus). Entries: service `deviceflow`, account (Secret Service
+//! attribute `username`) = profile name, value = the profile's secrets as JSON.
 
 const SERVICE: &str = "deviceflow";
 
 #[cfg(all(
     feature = "keyring",
-    any(target_os = "macos", windows, feature = "secret-service")
+    any(
+        target_os = "macos",
+        windows,
+        target_os = "linux",
+        target_os = "freebsd"
+    )
 ))]
 mod imp {
     use super::SERVICE;
@@ -17,11 +22,23 @@ mod imp {
         Entry::new(SERVICE, profile).map_err(|e| format!("keyring: {e}"))
     }
 
-    /// `Ok` when a keyring answers (reading a probe entry that need not exist).
+    /// `Ok` when a keyring answers. The Secret Service is asked to store and delete a probe
+    /// entry: a daemon can answer searches while its collection is locked or missing (no one
+    /// to type the password on a headless machine), and only a write shows that it works.
+    /// Elsewhere a probe entry is read (it need not exist).
     pub fn available() -> Result<(), String> {
-        match entry("deviceflow-probe")?.get_password() {
+        let probe = entry("deviceflow-probe")?;
+        let no = |e: Error| format!("no usable OS keyring: {e}");
+        if cfg!(any(target_os = "linux", target_os = "freebsd")) {
+            probe.set_password("probe").map_err(no)?;
+            return match probe.delete_credential() {
+                Ok(()) | Err(Error::NoEntry) => Ok(()),
+                Err(e) => Err(no(e)),
+            };
+        }
+        match probe.get_password() {
             Ok(_) | Err(Error::NoEntry) => Ok(()),
-            Err(e) => Err(format!("no usable OS keyring: {e}")),
+            Err(e) => Err(no(e)),
         }
     }
 
@@ -49,11 +66,15 @@ mod imp {
 
 #[cfg(not(all(
     feature = "keyring",
-    any(target_os = "macos", windows, feature = "secret-service")
+    any(
+        target_os = "macos",
+        windows,
+        target_os = "linux",
+        target_os = "freebsd"
+    )
 )))]
 mod imp {
-    const WHY: &str = "this build has no OS keyring support (on Linux, build with \
-                       `--features secret-service`, which needs libdbus)";
+    const WHY: &str = "this build has no OS keyring support (built without the `keyring` feature)";
     pub fn available() -> Result<(), String> {
         Err(WHY.into())
     }

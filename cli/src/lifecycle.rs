@@ -9,7 +9,8 @@ use crate::store::{check_profile_name, Profile, Secrets, Store, StoreKind};
 use crate::transport::Transport;
 use deviceflow::display::clean_text;
 use deviceflow::{
-    Client, Refresh, RefreshConfig, Revocation, RevocationConfig, Secret, Timestamp, TokenTypeHint,
+    Client, Refresh, RefreshConfig, Revocation, RevocationConfig, Secret, Timestamp, TokenSet,
+    TokenTypeHint,
 };
 use serde_json::json;
 
@@ -188,27 +189,24 @@ pub fn status(profile_name: &str, json: bool) -> Result<(), CliError> {
     }
 }
 
-pub fn token(profile_name: &str, json: bool, min_valid_s: u64) -> Result<(), CliError> {
+/// A token set whose access token is valid for at least `min_valid_s` more seconds (or has
+/// no known expiry). The refresh protocol shared by every process using the profile: take
+/// the profile lock, read the stored tokens *after* taking it (another process may have just
+/// rotated the refresh token), refresh only if they still need it, store the result, let go.
+/// So N processes that need a refresh at the same moment make one refresh request between
+/// them and all get its token; a rotated refresh token is never sent twice.
+pub fn fresh_tokens(profile_name: &str, min_valid_s: u64) -> Result<TokenSet, CliError> {
     let store = open(profile_name)?;
     let _lock = store.lock(profile_name).map_err(CliError::storage)?;
     let (profile, mut secrets) = load(&store, profile_name)?;
     let now = Timestamp(unix_ms());
-    if secrets.tokens.needs_refresh(now, min_valid_s * 1000) {
+    if secrets
+        .tokens
+        .needs_refresh(now, min_valid_s.saturating_mul(1000))
+    {
         refresh_now(&store, &profile, &mut secrets)?;
     }
-    let t = &secrets.tokens;
-    if json {
-        ndjson::emit(&[
-            ("access_token", json!(t.access_token.expose())),
-            ("token_type", json!(t.token_type)),
-            ("expires_in", json!(expires_in_s(t.expires_at))),
-        ]);
-    } else {
-        use std::io::Write;
-        // A closed pipe (`deviceflow token | head -c0`) is the reader's choice, not a failure.
-        let _ = writeln!(std::io::stdout(), "{}", t.access_token.expose());
-    }
-    Ok(())
+    Ok(secrets.tokens)
 }
 
 pub fn refresh(profile_name: &str, json: bool) -> Result<(), CliError> {

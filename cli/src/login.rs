@@ -32,7 +32,17 @@ pub struct LoggedIn {
 pub fn run(args: LoginArgs, profile_name: &str, json: bool) -> Result<(), CliError> {
     check_profile_name(profile_name).map_err(CliError::input)?;
     let plan = plan(&args)?;
-    let store_kind = Store::resolve(args.store).map_err(CliError::input)?;
+    let store_kind = match args.store {
+        // `auto`: the OS keyring when one answers, else the file, saying so in one line.
+        StoreKind::Auto => match crate::keyring_store::available() {
+            Ok(()) => StoreKind::Keyring,
+            Err(why) => {
+                auto_fell_back_to_file(profile_name, &why);
+                StoreKind::File
+            }
+        },
+        other => Store::resolve(other).map_err(CliError::input)?,
+    };
     let store = if store_kind == StoreKind::None {
         None
     } else {
@@ -52,6 +62,22 @@ pub fn run(args: LoginArgs, profile_name: &str, json: bool) -> Result<(), CliErr
         &mut |_| {},
     )
     .map(|_| ())
+}
+
+/// The one-line notice of `--store auto` without a keyring (stderr, also with `--json`).
+fn auto_fell_back_to_file(profile_name: &str, why: &str) {
+    let path = Store::open_default()
+        .map(|s| {
+            s.dir()
+                .join("profiles")
+                .join(format!("{profile_name}.json"))
+        })
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "the config directory".into());
+    let why = clean_text(why.lines().next().unwrap_or(why));
+    human::say(&format!(
+        "note: {why}; the tokens will be kept in {path} (mode 0600) instead"
+    ));
 }
 
 /// Runs the flow and stores the result. Reports the final line itself.
@@ -112,9 +138,11 @@ pub fn login(
             now,
             reason,
             first,
+            interval_ms,
         } => {
             if first && polls > 0 && how.json {
-                let new_interval = until.since(now) / 1000;
+                // The server's interval, not this wait (which adds a safety margin).
+                let new_interval = interval_ms.unwrap_or_else(|| until.since(now)) / 1000;
                 if reason == WaitReason::SlowDown && new_interval != interval_s {
                     interval_s = new_interval;
                     ndjson::emit(&[
@@ -240,7 +268,7 @@ pub fn login(
 
 fn report_failure(json: bool, err: &CliError) {
     if json {
-        ndjson::error(&err.code, &err.message);
+        ndjson::error_of(err);
     } else {
         human::say(&format!("✗ {} ({})", clean_text(&err.message), err.code));
         if err.code == "expired_token" || err.code == "access_denied" {

@@ -8,11 +8,13 @@ mod demo;
 mod drive;
 mod exit;
 mod fsutil;
+mod handoff;
 mod human;
 mod interrupt;
 mod keyring_store;
 mod lifecycle;
 mod login;
+mod mcp;
 mod ndjson;
 mod plan;
 mod serve;
@@ -32,18 +34,21 @@ fn main() {
     let result = settings::configure(cli.http_timeout).and_then(|()| match cli.command {
         Command::Login(a) => login::run(a, &profile, json),
         Command::Status => lifecycle::status(&profile, json),
-        Command::Token(a) => lifecycle::token(&profile, json, a.min_valid),
+        Command::Token(a) => handoff::token(&profile, json, &a),
+        Command::GitCredential(a) => handoff::git_credential(&profile, &a),
+        Command::Exec(a) => handoff::exec(&profile, &a),
         Command::Refresh => lifecycle::refresh(&profile, json),
         Command::Logout(a) => lifecycle::logout(&profile, json, a.force),
         Command::Serve(a) => serve::serve(a, json),
         Command::Demo(a) => demo::demo(a, &profile, json),
+        Command::Mcp(a) => mcp::run(a),
     });
     match result {
         Ok(()) => std::process::exit(exit::OK),
         Err(e) => {
             if !e.silent {
                 if json {
-                    ndjson::error(&e.code, &e.message);
+                    ndjson::error_of(&e);
                 } else {
                     human::say(&format!("error: {} ({})", clean_text(&e.message), e.code));
                 }

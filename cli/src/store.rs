@@ -8,6 +8,11 @@
 //!
 //! Config dir: `$DEVICEFLOW_CONFIG_DIR`, else `$XDG_CONFIG_HOME/deviceflow`,
 //! else `~/.config/deviceflow` (`%APPDATA%\deviceflow` on Windows).
+//!
+//! The file carries `"version": 1` ([`FORMAT_VERSION`]); other programs (the Python package)
+//! read and write the same files under the same lock (`profiles/.<name>.lock`), as the
+//! README's "Profile files" section specifies. A file of another version is refused, never
+//! rewritten.
 
 use crate::fsutil::{write_atomic, FileLock};
 use crate::keyring_store;
@@ -61,8 +66,13 @@ pub struct Secrets {
     pub client_secret: Option<Secret>,
 }
 
+/// The profile file format this build reads and writes. Files from before the field existed
+/// (no `version`) are the same format and read as 1.
+pub const FORMAT_VERSION: u64 = 1;
+
 #[derive(Serialize, Deserialize)]
 struct ProfileFile {
+    version: u64,
     profile: Profile,
     #[serde(default)]
     secrets: Option<Secrets>,
@@ -127,8 +137,21 @@ impl Store {
         }
     }
 
-    /// Saves a profile and its secrets. `profile.store` must be resolved (not `auto`).
+    /// Saves a profile and its secrets (call with the profile lock held). `profile.store`
+    /// must be resolved (not `auto`). The secrets live in one place only: saving to the file
+    /// removes a keyring entry the profile had before, and saving to the keyring rewrites the
+    /// file without them.
     pub fn save(&self, profile: &Profile, secrets: &Secrets) -> Result<(), String> {
+        if let Some(v) = self.foreign_version(&profile.name) {
+            let path = self.path(&profile.name);
+            return Err(format!(
+                "{} has profile format version {v}, which this deviceflow does not know; \
+                 it is left as it is (delete it to log in with this deviceflow)",
+                path.display()
+            ));
+        }
+        let was_in_keyring = profile.store == StoreKind::File
+            && matches!(self.read_file(&profile.name), Ok(Some(f)) if f.profile.store == StoreKind::Keyring);
         let in_file = match profile.store {
             StoreKind::None => return Ok(()),
             StoreKind::Keyring => {
@@ -140,24 +163,70 @@ impl Store {
             StoreKind::Auto => return Err("store kind was not resolved".into()),
         };
         let file = ProfileFile {
+            version: FORMAT_VERSION,
             profile: profile.clone(),
             secrets: in_file,
         };
         let json = serde_json::to_vec_pretty(&file).map_err(|e| e.to_string())?;
         let path = self.path(&profile.name);
-        write_atomic(&path, &json).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        write_atomic(&path, &json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        if was_in_keyring {
+            if let Err(e) = keyring_store::delete(&profile.name) {
+                crate::human::say(&format!(
+                    "warning: the tokens are now in {}, but the old OS keyring entry (service \
+                     \"deviceflow\", account \"{}\") could not be removed: {e}",
+                    path.display(),
+                    profile.name
+                ));
+            }
+        }
+        Ok(())
     }
 
-    /// The profile and, when they can be read, its secrets.
-    pub fn load(&self, name: &str) -> Result<Option<(Profile, Option<Secrets>)>, String> {
+    /// The `version` of an existing, readable profile file when it is not ours.
+    fn foreign_version(&self, name: &str) -> Option<serde_json::Value> {
+        let bytes = std::fs::read(self.path(name)).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let version = v.get("version")?;
+        (version.as_u64() != Some(FORMAT_VERSION)).then(|| version.clone())
+    }
+
+    /// The parsed profile file, `None` when there is none; refuses unknown versions.
+    fn read_file(&self, name: &str) -> Result<Option<ProfileFile>, String> {
         let path = self.path(name);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
-        let file: ProfileFile = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("{} is damaged ({e}); log in again", path.display()))?;
+        let damaged =
+            |e: serde_json::Error| format!("{} is damaged ({e}); log in again", path.display());
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes).map_err(damaged)?;
+        let obj = value.as_object_mut().ok_or_else(|| {
+            format!(
+                "{} is damaged (not a JSON object); log in again",
+                path.display()
+            )
+        })?;
+        let version = obj
+            .entry("version")
+            .or_insert(FORMAT_VERSION.into())
+            .clone();
+        if version.as_u64() != Some(FORMAT_VERSION) {
+            return Err(format!(
+                "{} has profile format version {version}, which this deviceflow does not know \
+                 (it reads version {FORMAT_VERSION}); use the deviceflow that wrote it, or a newer one",
+                path.display()
+            ));
+        }
+        serde_json::from_value(value).map(Some).map_err(damaged)
+    }
+
+    /// The profile and, when they can be read, its secrets.
+    pub fn load(&self, name: &str) -> Result<Option<(Profile, Option<Secrets>)>, String> {
+        let Some(file) = self.read_file(name)? else {
+            return Ok(None);
+        };
         let secrets = match file.profile.store {
             StoreKind::Keyring => match keyring_store::get(name)? {
                 Some(json) => Some(
@@ -173,8 +242,8 @@ impl Store {
 
     /// Removes the profile file and its keyring entry. `Ok(false)` if there was none.
     pub fn delete(&self, name: &str) -> Result<bool, String> {
-        let existed = match self.load(name) {
-            Ok(Some((p, _))) => {
+        let existed = match self.read_file(name) {
+            Ok(Some(ProfileFile { profile: p, .. })) => {
                 if p.store == StoreKind::Keyring {
                     keyring_store::delete(name)?;
                 }
@@ -309,6 +378,43 @@ mod tests {
         assert!(store.delete("work").unwrap());
         assert!(!store.delete("work").unwrap());
         assert!(store.load("work").unwrap().is_none());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_file_is_versioned_and_unknown_versions_are_refused() {
+        let dir = std::env::temp_dir().join(format!("deviceflow-ver-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = Store::at(&dir);
+        let (p, s) = sample(StoreKind::File);
+        store.save(&p, &s).unwrap();
+        let path = dir.join("profiles/work.json");
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(v["version"], 1);
+        // A file written before the field existed reads as version 1.
+        v.as_object_mut().unwrap().remove("version");
+        std::fs::write(&path, v.to_string()).unwrap();
+        assert!(store.load("work").unwrap().is_some());
+        for other in [
+            serde_json::json!(2),
+            serde_json::json!("1"),
+            serde_json::json!(0),
+        ] {
+            v["version"] = other.clone();
+            std::fs::write(&path, v.to_string()).unwrap();
+            let e = store.load("work").unwrap_err();
+            assert!(
+                e.contains("profile format version") && e.contains("reads version 1"),
+                "{other}: {e}"
+            );
+            // Nor is it overwritten by a new login.
+            let e = store.save(&p, &s).unwrap_err();
+            assert!(e.contains("left as it is"), "{e}");
+            let now: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            assert_eq!(now["version"], other);
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -43,7 +43,7 @@ echo "provider at $ISSUER"
 # --- agent-style login: first line read while the CLI is still waiting
 mkfifo "$WORK/login.out"
 "$BIN" --json login --issuer "$ISSUER" --client-id public-cli \
-  --scope "openid offline_access profile email" --no-open >"$WORK/login.out" 2>"$WORK/login.err" &
+  --scope "openid offline_access profile email" --no-open --store file >"$WORK/login.out" 2>"$WORK/login.err" &
 LOGIN_PID=$!
 exec 4<"$WORK/login.out"
 IFS= read -r first <&4
@@ -65,6 +65,17 @@ TOKEN=$("$BIN" token)
 check "token prints a token" [ -n "$TOKEN" ]
 check "the token never appeared in login output" bash -c '! grep -qF -- "$1" "$2" "$3" 2>/dev/null' _ "$TOKEN" "$WORK/login.err" "$WORK/login.ndjson"
 check "status exits 0" "$BIN" status
+
+# --- the token for other tools, as scripts use it (cli/README.md, "Tokens for other tools")
+check "token --format header" [ "$("$BIN" token --format header)" = "Authorization: Bearer $TOKEN" ]
+check "token --format env, evaluated by the shell" \
+  bash -c 'eval "$("$1" token --format env --env T)" && [ "$T" = "$2" ]' _ "$BIN" "$TOKEN"
+check "exec puts the token in the command's environment" \
+  [ "$("$BIN" exec --env T -- sh -c 'printf %s "$T"')" = "$TOKEN" ]
+check "git-credential get answers with the token" \
+  bash -c 'printf "protocol=https\nhost=example.com\n\n" | "$1" git-credential get | grep -qxF "password=$2"' _ "$BIN" "$TOKEN"
+check "token --format exec-credential is an ExecCredential" \
+  bash -c '"$1" token --format exec-credential | node -e "const v=JSON.parse(require(\"fs\").readFileSync(0)); process.exit(v.kind===\"ExecCredential\" && v.status.token===process.argv[1] ? 0 : 1)" "$2"' _ "$BIN" "$TOKEN"
 check "logout exits 0" "$BIN" logout
 rc=0; "$BIN" token >/dev/null 2>&1 || rc=$?
 check "token after logout exits 6" [ "$rc" -eq 6 ]

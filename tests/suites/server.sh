@@ -14,3 +14,6 @@ fi
 node --test --test-reporter=spec tests/e2e/server-interop.test.mjs </dev/null
 # `deviceflow serve --upstream-issuer`: sign-in through node-oidc-provider's pages (builds the CLI).
 node --test --test-reporter=spec tests/e2e/server-upstream.test.mjs </dev/null
+# The TV example app (examples/tv/) as `deviceflow demo --web` serves it, in Chromium: CORS,
+# keyboard only, denial and expiry; screenshots in target/test-artefacts/tv/.
+node --test --test-reporter=spec tests/e2e/tv.test.mjs </dev/null
