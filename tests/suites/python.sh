@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Python package: build the wheel (pyo3 abi3, maturin), install it, run pytest
 # (vectors, sans-IO API, redaction, hostile transports, end to end against
-# node-oidc-provider, fresh-venv install), type checks, then a quick benchmark smoke run.
+# node-oidc-provider, profiles shared with the CLI binary, fresh-venv install), type checks,
+# then a quick benchmark smoke run.
 # Works on a fresh machine (creates .venv at the repo root); exits non-zero on failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -46,6 +47,9 @@ python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps
 log "mypy --strict (package) and stubtest (_native.pyi against the built module)"
 python -m mypy --strict --cache-dir=/dev/null bindings/python/python/deviceflow
 (cd bindings/python/tests && MYPY_CACHE_DIR=/dev/null python -m mypy.stubtest deviceflow._native)
+
+log "cargo build -p deviceflow-cli (test_profiles.py checks Profile against the real CLI and its serve)"
+cargo build -q -p deviceflow-cli
 
 log "pytest"
 report=$(mktemp)

@@ -65,6 +65,7 @@ from .errors import (
     UnauthorizedClient,
     Unsupported,
 )
+from ._profile_errors import KeyringUnavailable, NotLoggedIn, ProfileError, UnknownProfileVersion
 from .prompt import print_prompt
 from .transport import DEFAULT_TIMEOUT, AsyncTransport, Response, Transport, TransportError
 
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
         async_request_device_code,
         async_revoke,
     )
+    from .profile import Profile, ProfileInfo
     from .urllib_transport import UrllibTransport
 
 # Imported on first use: asyncio and urllib.request/http.client/ssl cost more to
@@ -86,6 +88,7 @@ _LAZY = {
     "async_poll_device_token": "async_api", "async_refresh": "async_api",
     "async_request_device_code": "async_api", "async_revoke": "async_api",
     "UrllibTransport": "urllib_transport",
+    "Profile": "profile", "ProfileInfo": "profile",
 }
 
 
@@ -120,6 +123,9 @@ __all__ = [
     # transports
     "Transport", "AsyncTransport", "Response", "TransportError", "UrllibTransport",
     "DEFAULT_TIMEOUT",
+    # stored logins shared with the CLI
+    "Profile", "ProfileInfo", "ProfileError", "NotLoggedIn", "UnknownProfileVersion",
+    "KeyringUnavailable",
     # errors
     "DeviceFlowError", "AccessDenied", "ExpiredToken", "InvalidClient", "InvalidGrant",
     "InvalidScope", "InvalidRequest", "UnauthorizedClient", "Unsupported", "OAuthError",
