@@ -415,6 +415,13 @@ pub fn serve(args: ServeArgs, json: bool) -> Result<(), CliError> {
         human::say("");
         human::say("Press Ctrl-C to stop.");
     }
+    run_until_interrupted(server, json);
+    Ok(())
+}
+
+/// Serves until Ctrl-C (or SIGTERM), then stops the server and says so.
+#[cfg(feature = "server")]
+pub(crate) fn run_until_interrupted(server: deviceflow_server::ServerHandle, json: bool) {
     while !interrupt::requested() {
         interrupt::sleep(Duration::from_secs(3600));
     }
@@ -422,7 +429,6 @@ pub fn serve(args: ServeArgs, json: bool) -> Result<(), CliError> {
     if !json {
         human::say("Stopped.");
     }
-    Ok(())
 }
 
 #[cfg(not(feature = "server"))]

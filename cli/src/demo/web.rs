@@ -19,7 +19,7 @@ use serde_json::json;
 use super::{start, DemoArgs};
 use crate::args::tri;
 use crate::exit::{CliError, FAILURE};
-use crate::{browser, human, interrupt, ndjson};
+use crate::{browser, human, ndjson};
 
 /// The public client of the TV app.
 pub const TV_CLIENT: &str = "deviceflow-tv";
@@ -155,13 +155,7 @@ pub fn run(args: &DemoArgs, json: bool) -> Result<(), CliError> {
             human::say(&format!("(could not open a browser: {e})"));
         }
     }
-    while !interrupt::requested() {
-        interrupt::sleep(Duration::from_secs(3600));
-    }
-    server.shutdown();
-    if !json {
-        human::say("Stopped.");
-    }
+    crate::serve::run_until_interrupted(server, json);
     Ok(())
 }
 
