@@ -8,8 +8,7 @@
 //! * `deviceflow_code_entries_total{outcome}`: codes typed on the page (`ok`, `invalid`,
 //!   `too_many_attempts`, `paced`);
 //! * `deviceflow_pending_codes`: device codes waiting for a decision, read at scrape time;
-//! * `deviceflow_engine_call_seconds`: each engine call (its store round trips) on the
-//!   blocking pool.
+//! * `deviceflow_engine_call_seconds`: each engine call, with its store round trips.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -70,7 +69,7 @@ impl Default for Metrics {
         let engine_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 15));
         registry.register(
             "engine_call_seconds",
-            "Time of one engine call (its store round trips) on the blocking pool",
+            "Time of one engine call, with its store round trips",
             engine_seconds.clone(),
         );
         Metrics {
