@@ -31,7 +31,10 @@ CREATE TABLE IF NOT EXISTS devices (
   sealed_response BLOB
 );
 CREATE INDEX IF NOT EXISTS devices_expiry ON devices(expires_at_ms);
-CREATE INDEX IF NOT EXISTS devices_subject ON devices(subject);
+-- Only approved rows have a subject: pending ones stay out of the index (one B-tree fewer to
+-- write per device authorization). Files made before it have the full index, dropped here.
+DROP INDEX IF EXISTS devices_subject;
+CREATE INDEX IF NOT EXISTS devices_subject_set ON devices(subject) WHERE subject IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tokens (
   hash BLOB PRIMARY KEY,
   kind TEXT NOT NULL,

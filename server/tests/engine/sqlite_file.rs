@@ -178,3 +178,47 @@ fn bytes_per_pending_code_on_disk() {
         "{per_code}: the records are really on disk"
     );
 }
+
+/// A file made before the subject index became partial: the full index is dropped at open, and
+/// the devices page's query uses the partial one (pending rows, which have no subject, are not
+/// indexed: one B-tree fewer to write per device authorization).
+#[test]
+fn the_subject_index_skips_pending_rows_in_old_files_too() {
+    let dir = TempDir::new("subject-index");
+    let path = dir.path().join("db.sqlite");
+    let old = rusqlite::Connection::open(&path).unwrap();
+    old.execute_batch(OLD_DEVICES).unwrap();
+    old.execute_batch("CREATE INDEX devices_subject ON devices(subject);")
+        .unwrap();
+    drop(old);
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        !indexes.contains(&"devices_subject".to_owned()),
+        "{indexes:?}"
+    );
+    assert!(
+        indexes.contains(&"devices_subject_set".to_owned()),
+        "{indexes:?}"
+    );
+    let plan: Vec<String> = conn
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT id FROM devices WHERE subject = ?1 AND status = 'consumed'",
+        )
+        .unwrap()
+        .query_map(["alice"], |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter().any(|p| p.contains("devices_subject_set")),
+        "{plan:?}"
+    );
+}
