@@ -36,7 +36,7 @@ for (const [dir, target] of [['node', 'nodejs'], ['web', 'web']]) {
 writeFileSync(join(here, 'node/package.json'), '{ "type": "commonjs" }\n');
 
 // ESM → CommonJS: the sources import only each other (relative, named) and export declarations.
-const order = ['binding', 'errors', 'values', 'config', 'machine', 'driver', 'api'];
+const order = ['binding', 'errors', 'values', 'config', 'machine', 'dpop', 'driver', 'api'];
 const names = [];
 let body = '';
 for (const name of order) {

@@ -49,6 +49,8 @@ export interface DeviceFlowConfig extends ClientOptions {
   params?: Record<string, string> | Array<{ name: string; value: string }>;
   /** Token types besides `Bearer` this host can use (RFC 6749 §7.1); others: `invalid_response`. */
   extraTokenTypes?: string[];
+  /** DPoP (RFC 9449) in the low-level API: `sign` actions come before each POST. */
+  dpop?: DpopConfig;
 }
 
 export interface DiscoveryConfig {
@@ -63,6 +65,7 @@ export interface RefreshConfig extends ClientOptions {
   scope?: string;
   /** Token types besides `Bearer` this host can use (RFC 6749 §7.1). */
   extraTokenTypes?: string[];
+  dpop?: DpopConfig;
 }
 
 export type TokenTypeHint = 'access_token' | 'refresh_token';
@@ -71,7 +74,89 @@ export interface RevocationConfig extends ClientOptions {
   revocationEndpoint: string;
   token: string;
   tokenTypeHint?: TokenTypeHint;
+  dpop?: DpopConfig;
 }
+
+// ---------------------------------------------------------------- DPoP (RFC 9449)
+
+/** The public half of an EC P-256 key (RFC 7517); `x` and `y` base64url. */
+export interface PublicJwk {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+}
+
+/** The core's DPoP configuration (low-level API); `login()` etc. build it from `dpop: { key }`. */
+export interface DpopConfig {
+  jwk: PublicJwk;
+  /** At least 16 fresh random bytes, base64url, new for every operation (each `jti` derives from it). */
+  entropy: string;
+  /** Send a proof with the device authorization request too (default true). */
+  deviceRequest?: boolean;
+  /** Latest `DPoP-Nonce` per origin (`scheme://host[:port]`), e.g. from `dpopNonces()`. */
+  nonces?: Record<string, string>;
+}
+
+/** A key from another keystore: the public JWK and an ES256 signer (raw r||s or DER). */
+export interface DpopSigner {
+  jwk: PublicJwk;
+  sign(data: Uint8Array): Promise<Uint8Array | ArrayBuffer> | Uint8Array | ArrayBuffer;
+}
+
+/** A WebCrypto ECDSA P-256 key pair (`generateDpopKey()`), or another keystore's signer. */
+export type DpopKey = CryptoKeyPair | DpopSigner;
+
+/**
+ * `dpop` of login/refresh/revoke: the caller's DPoP session. Without `key`, a non-extractable
+ * one is generated and stored here; the nonces learnt are written back to `nonces`. Pass the
+ * same object to later refresh/revoke calls: the tokens only work with this key.
+ */
+export interface DpopOptions {
+  key?: DpopKey;
+  /** Send a proof with the device authorization request too (default true). */
+  deviceRequest?: boolean;
+  /** Latest `DPoP-Nonce` per origin; updated after every operation. */
+  nonces?: Record<string, string>;
+}
+
+export interface DpopRequest {
+  /** Default `GET`. */
+  method?: string;
+  /** The absolute URL; query and fragment are left out of the proof (`htu`). */
+  url: string;
+  accessToken: string;
+  key: DpopKey;
+  /** The resource server's latest `DPoP-Nonce`, if any. */
+  nonce?: string | null;
+  /** The proof's clock (`iat`), Unix ms. Default `Date.now()`. */
+  nowMs?: Millis;
+  /** `jti` entropy (≥ 16 bytes, base64url). Default: 32 fresh random bytes. For tests. */
+  entropy?: string;
+}
+
+export interface DpopHeaders {
+  Authorization: `DPoP ${string}`;
+  DPoP: string;
+}
+
+/** A new ECDSA P-256 key pair whose private key cannot be exported (`extractable: false`). */
+export declare function generateDpopKey(): Promise<CryptoKeyPair>;
+/** `Authorization: DPoP <token>` and a `DPoP` proof (with `ath`) for one resource request. */
+export declare function dpopHeaders(request: DpopRequest): Promise<DpopHeaders>;
+
+export interface DpopFetchInit extends RequestInit {
+  accessToken: string;
+  key: DpopKey;
+  nonce?: string | null;
+  fetch?: (input: string, init: RequestInit) => Promise<Response>;
+}
+
+/**
+ * `fetch` with the DPoP headers; repeats the request once with the resource server's nonce
+ * when it answers 401 `use_dpop_nonce`. The body must be re-sendable (a string, not a stream).
+ */
+export declare function dpopFetch(url: string | URL, init: DpopFetchInit): Promise<Response & { readonly dpopNonce: string | null }>;
 
 // ---------------------------------------------------------------- values
 
@@ -175,12 +260,14 @@ export type SendAction = HttpRequest;
 export interface DisplayAction extends Prompt { type: 'display' }
 export interface WaitAction { type: 'wait'; until: Millis; delay_ms: number; reason: WaitReason }
 export interface AwaitingResponseAction { type: 'awaiting_response'; id: number }
+/** DPoP: sign `input`'s UTF-8 bytes (ES256), then `handleSignature(id, signature)`. */
+export interface SignAction { type: 'sign'; id: number; input: string }
 export interface DoneAction<R> { type: 'done'; result: R }
 export interface FailedAction { type: 'failed'; error: DeviceFlowError }
 
 /** What `pollAction` returns: switch on `type`. */
 export type Action<R = TokenSet> =
-  | SendAction | DisplayAction | WaitAction | AwaitingResponseAction | DoneAction<R> | FailedAction;
+  | SendAction | SignAction | DisplayAction | WaitAction | AwaitingResponseAction | DoneAction<R> | FailedAction;
 
 export type TransportErrorKind = 'timeout' | 'connect' | 'tls' | 'io' | 'other';
 
@@ -199,6 +286,11 @@ declare class Operation<R> {
   /** Throws MisuseError (`unknown_request`, `finished`). */
   handleResponse(id: number, response: ResponseInput, nowMs?: Millis): void;
   handleTransportError(id: number, kind?: TransportErrorKind, nowMs?: Millis): void;
+  /** The `sign` action's ES256 signature, raw r||s (WebCrypto) or DER. Throws MisuseError
+   * (`invalid_signature`, `unknown_request`, `finished`). */
+  handleSignature(id: number, signature: Uint8Array | ArrayBuffer, nowMs?: Millis): void;
+  /** The DPoP nonces learnt per origin, for a later operation's `dpop.nonces`; null without DPoP. */
+  dpopNonces(): Record<string, string> | null;
   cancel(nowMs?: Millis): void;
   /** Releases the WebAssembly memory now (otherwise the garbage collector does). */
   free(): void;
@@ -231,7 +323,9 @@ export interface DriverOptions {
   timeoutMs?: number;
 }
 
-export interface LoginOptions extends DeviceFlowConfig, DriverOptions {
+export interface LoginOptions extends Omit<DeviceFlowConfig, 'dpop'>, DriverOptions {
+  /** DPoP (RFC 9449): prove possession of this key on every token request. */
+  dpop?: DpopOptions;
   /** Show the code to the user. Polling starts when it returns. Default: a line on stderr/console. */
   onCode?: (prompt: DisplayAction) => void | Promise<void>;
 }
@@ -242,6 +336,8 @@ export interface RefreshOptions extends ClientOptions, DriverOptions {
   issuer?: string;
   refreshToken: string;
   scope?: string;
+  /** The same DPoP session (key) as the login: DPoP-bound refresh tokens need it. */
+  dpop?: DpopOptions;
 }
 
 export interface RevokeOptions extends ClientOptions, DriverOptions {
@@ -250,6 +346,7 @@ export interface RevokeOptions extends ClientOptions, DriverOptions {
   issuer?: string;
   token: string;
   tokenTypeHint?: TokenTypeHint;
+  dpop?: DpopOptions;
 }
 
 export declare function login(options: LoginOptions): Promise<TokenSet>;
@@ -263,7 +360,8 @@ export declare function revoke(options: RevokeOptions): Promise<Revoked>;
 export type ErrorCode =
   | 'access_denied' | 'expired_token' | 'invalid_client' | 'invalid_grant' | 'invalid_scope'
   | 'invalid_request' | 'unauthorized_client' | 'unsupported' | 'server_error' | 'invalid_response'
-  | 'issuer_mismatch' | 'network_error' | 'cancelled' | 'invalid_config' | 'unknown_request' | 'finished';
+  | 'issuer_mismatch' | 'network_error' | 'cancelled' | 'invalid_config' | 'unknown_request' | 'finished'
+  | 'invalid_signature';
 
 export interface ErrorDetails {
   code?: ErrorCode;
@@ -303,4 +401,4 @@ export declare class IssuerMismatchError extends DeviceFlowError { readonly code
 export declare class NetworkError extends DeviceFlowError { readonly code: 'network_error' }
 export declare class CancelledError extends DeviceFlowError { readonly code: 'cancelled' }
 export declare class ConfigError extends DeviceFlowError { readonly code: 'invalid_config' }
-export declare class MisuseError extends DeviceFlowError { readonly code: 'unknown_request' | 'finished' }
+export declare class MisuseError extends DeviceFlowError { readonly code: 'unknown_request' | 'finished' | 'invalid_signature' }

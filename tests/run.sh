@@ -37,10 +37,15 @@ run_suite() {
   rm -f "$log"
 }
 
+# Its steps are chained with &&: `set -e` does not apply inside a function run as an `if`
+# condition (run_suite), so without it only the last step's status would count.
 rust_suite() {
-  cargo build --workspace --all-targets --locked
-  # With a throwaway PostgreSQL: the PostgreSQL store's tests run rather than say SKIPPED.
-  tests/with-postgres.sh cargo test --workspace --locked
+  cargo build --workspace --all-targets --locked &&
+    # With a throwaway PostgreSQL: the PostgreSQL store's tests run rather than say SKIPPED.
+    tests/with-postgres.sh cargo test --workspace --locked &&
+    # Every committed fuzz input (fuzz/corpus, fuzz/regressions) through its target's body, on
+    # stable (fuzz/ is its own workspace: libFuzzer itself needs nightly, the bodies do not).
+    cargo test --manifest-path fuzz/Cargo.toml --locked
 }
 
 ./tests/setup.sh

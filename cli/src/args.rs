@@ -157,6 +157,11 @@ pub struct LoginArgs {
     /// Never open a browser.
     #[arg(long, overrides_with = "open")]
     pub no_open: bool,
+    /// Bind the tokens to a new P-256 key (DPoP, RFC 9449), kept with them in the profile:
+    /// every request to the server proves possession of it, and so must every use of the
+    /// access token (`deviceflow token --format header --method M --url U`).
+    #[arg(long)]
+    pub dpop: bool,
 }
 
 const TOKEN_HELP: &str = "\
@@ -164,6 +169,11 @@ Formats (--format):
   raw              the token alone (default)
   json             {\"access_token\":...,\"token_type\":...,\"expires_in\":...,\"expires_at\":...} (as --json)
   header           Authorization: Bearer <token>          curl -H @<(deviceflow token --format header) URL
+                   A DPoP login (login --dpop) needs --method and --url, and prints
+                   `Authorization: DPoP <token>` and `DPoP: <proof>` for that one request:
+                   curl -H @<(deviceflow token --format header --method GET --url URL) URL
+                   On 401 with WWW-Authenticate: DPoP error=\"use_dpop_nonce\", run it again with
+                   --nonce set to the response's DPoP-Nonce header.
   env              export DEVICEFLOW_ACCESS_TOKEN='...'   eval \"$(deviceflow token --format env)\"
   exec-credential  a Kubernetes ExecCredential (client.authentication.k8s.io/v1) for a kubeconfig
                    `exec` entry: command: deviceflow, args: [token, --format, exec-credential]
@@ -195,6 +205,16 @@ pub struct TokenArgs {
     #[arg(long = "env", value_name = "NAME", default_value = crate::handoff::DEFAULT_ENV,
           value_parser = crate::handoff::parse_env_name)]
     pub env: String,
+    /// DPoP: the HTTP method of the request the proof is for (`--format header` or `json`).
+    #[arg(long, value_name = "METHOD", requires = "url",
+          value_parser = crate::dpop::parse_method)]
+    pub method: Option<String>,
+    /// DPoP: the URL of the request the proof is for (its query and fragment are not signed).
+    #[arg(long, value_name = "URL", requires = "method", value_parser = crate::dpop::parse_url)]
+    pub url: Option<String>,
+    /// DPoP: the resource server's `DPoP-Nonce`, after it answered `use_dpop_nonce`.
+    #[arg(long, value_name = "NONCE", requires = "url", value_parser = crate::dpop::parse_nonce)]
+    pub nonce: Option<String>,
 }
 
 #[derive(Args)]

@@ -1,6 +1,6 @@
 //! Whether a browser can exist here, and opening one without a shell.
 //!
-//! Client rules C-5/C-6 (`shared/research/device-flow-security.md` §5.2): never
+//! The rules: never
 //! through a shell, refuse anything that could be read as an option, and only
 //! for a URL the core has already validated (https, or http to loopback).
 

@@ -139,6 +139,7 @@ pub fn demo(args: DemoArgs, profile: &str, json: bool) -> Result<(), CliError> {
         provider: None,
         revocation_endpoint: None,
         trusted_hosts: human::host_of(&issuer).into_iter().collect(),
+        dpop_key: None,
     };
     let how = Presentation {
         json,
@@ -239,6 +240,7 @@ pub fn demo(args: DemoArgs, profile: &str, json: bool) -> Result<(), CliError> {
             let secrets = crate::store::Secrets {
                 tokens,
                 client_secret: None,
+                dpop_key: None,
             };
             store.save(p, &secrets).map_err(CliError::storage)?;
         }

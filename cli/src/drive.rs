@@ -6,7 +6,7 @@ use crate::interrupt;
 use crate::transport::Transport;
 use deviceflow::{
     Action, Discovery, FlowError, HttpRequest, HttpResponse, MisuseError, Prompt, Refresh,
-    RequestId, Revocation, Timestamp, TransportError, WaitReason,
+    RequestId, Revocation, SoftwareKey, Timestamp, TransportError, WaitReason,
 };
 use std::sync::mpsc;
 use std::time::Duration;
@@ -29,6 +29,12 @@ pub trait Operation {
         &mut self,
         id: RequestId,
         kind: TransportError,
+        now: Timestamp,
+    ) -> Result<(), MisuseError>;
+    fn handle_signature(
+        &mut self,
+        id: RequestId,
+        signature: &[u8],
         now: Timestamp,
     ) -> Result<(), MisuseError>;
     fn cancel(&mut self, now: Timestamp) -> Result<(), MisuseError>;
@@ -64,6 +70,14 @@ macro_rules! operation {
                 now: Timestamp,
             ) -> Result<(), MisuseError> {
                 <$ty>::handle_transport_error(self, id, kind, now)
+            }
+            fn handle_signature(
+                &mut self,
+                id: RequestId,
+                signature: &[u8],
+                now: Timestamp,
+            ) -> Result<(), MisuseError> {
+                <$ty>::handle_signature(self, id, signature, now)
             }
             fn cancel(&mut self, now: Timestamp) -> Result<(), MisuseError> {
                 <$ty>::cancel(self, now)
@@ -103,6 +117,17 @@ pub fn run<O: Operation>(
     op: &mut O,
     clock: &Clock,
     transport: &Transport,
+    observe: impl FnMut(Event<'_>),
+) -> Result<O::Output, FlowError> {
+    run_with_key(op, None, clock, transport, observe)
+}
+
+/// [`run`] for an operation with DPoP on: `key` signs each proof the core asks for.
+pub fn run_with_key<O: Operation>(
+    op: &mut O,
+    key: Option<&SoftwareKey>,
+    clock: &Clock,
+    transport: &Transport,
     mut observe: impl FnMut(Event<'_>),
 ) -> Result<O::Output, FlowError> {
     let mut last_wait: Option<Timestamp> = None;
@@ -135,6 +160,15 @@ pub fn run<O: Operation>(
                 fed.expect("the request id was just handed out");
             }
             Action::Display(prompt) => observe(Event::Prompt(&prompt)),
+            Action::Sign { id, input } => match key {
+                Some(key) => op
+                    .handle_signature(id, &key.sign(input.as_bytes()), clock.now())
+                    .expect("a raw ES256 signature for the Sign just handed out"),
+                // DPoP is only turned on with a key; without one, stop rather than spin.
+                None => {
+                    let _ = op.cancel(clock.now());
+                }
+            },
             Action::Wait { until, reason, .. } => {
                 let first = last_wait != Some(until);
                 last_wait = Some(until);

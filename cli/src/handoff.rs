@@ -5,9 +5,9 @@
 //! ([`crate::lifecycle::fresh_tokens`]).
 
 use crate::exit::CliError;
-use crate::lifecycle::fresh_tokens;
+use crate::lifecycle::{fresh_login, fresh_tokens};
 use crate::ndjson;
-use deviceflow::TokenSet;
+use deviceflow::{SoftwareKey, Timestamp, TokenSet};
 use serde_json::{json, Value};
 use std::io::{BufRead, Write};
 
@@ -160,13 +160,77 @@ pub fn token(profile: &str, json: bool, args: &crate::args::TokenArgs) -> Result
     let format = args
         .format
         .unwrap_or(if json { Format::Json } else { Format::Raw });
-    let tokens = fresh_tokens(profile, args.min_valid)?;
-    print(&render(
-        format,
-        &tokens,
-        &args.env,
-        crate::clock::unix_ms(),
-    )?);
+    let (tokens, key) = fresh_login(profile, args.min_valid)?;
+    let now_ms = crate::clock::unix_ms();
+    let out = match &key {
+        Some(key) => {
+            let request = args
+                .method
+                .as_deref()
+                .zip(args.url.as_deref())
+                .map(|(m, u)| (m, u, args.nonce.as_deref()));
+            render_dpop(format, &tokens, key, request, &args.env, now_ms)?
+        }
+        None => render(format, &tokens, &args.env, now_ms)?,
+    };
+    print(&out);
+    Ok(())
+}
+
+/// One request a DPoP proof is for: method, URL and the resource server's nonce.
+pub type ProofFor<'a> = (&'a str, &'a str, Option<&'a str>);
+
+/// [`render`] for a DPoP-bound login: `header` prints `Authorization: DPoP <token>` and
+/// `DPoP: <proof>` for the one request given; `exec-credential` is refused (Kubernetes
+/// would send the token as a bearer token, which the server refuses).
+pub fn render_dpop(
+    format: Format,
+    t: &TokenSet,
+    key: &SoftwareKey,
+    request: Option<ProofFor<'_>>,
+    env_name: &str,
+    now_ms: u64,
+) -> Result<String, CliError> {
+    match format {
+        Format::Header => {
+            let (method, url, nonce) = request.ok_or_else(|| {
+                CliError::input(
+                    "this profile's tokens are bound to a DPoP key (login --dpop):                      `--format header` needs --method and --url of the request,                      since each proof is for one request",
+                )
+            })?;
+            let h = crate::dpop::resource_headers(
+                key,
+                method,
+                url,
+                one_line(t)?,
+                nonce,
+                Timestamp(now_ms),
+            )?;
+            Ok(format!(
+                "Authorization: {}\nDPoP: {}\n",
+                h[0].value, h[1].value
+            ))
+        }
+        Format::ExecCredential => Err(dpop_bound("a Kubernetes ExecCredential")),
+        _ => render(format, t, env_name, now_ms),
+    }
+}
+
+/// The refusal to hand a DPoP-bound token to a program that would send it as a bearer token.
+fn dpop_bound(what: &str) -> CliError {
+    CliError::input(format!(
+        "this profile's tokens are bound to a DPoP key (login --dpop): the server accepts the \
+         access token only with a proof of that key for each request, so it cannot be used as \
+         {what}; use `deviceflow token --format header --method METHOD --url URL` for each \
+         request, or log in without --dpop"
+    ))
+}
+
+/// Refuses a DPoP login before any refresh (`exec`, `git-credential`).
+fn refuse_dpop(profile: &str, what: &str) -> Result<(), CliError> {
+    if crate::lifecycle::is_dpop(profile)? {
+        return Err(dpop_bound(what));
+    }
     Ok(())
 }
 
@@ -220,6 +284,7 @@ pub fn git_credential(
     if args.operation != "get" {
         return Ok(());
     }
+    refuse_dpop(profile, "a git password")?;
     let tokens = fresh_tokens(profile, args.min_valid)?;
     print(&git_answer(&attrs, &args.username, &tokens)?);
     Ok(())
@@ -229,6 +294,7 @@ pub fn git_credential(
 /// process becomes CMD (same PID, signals and exit status); elsewhere CMD's exit status is
 /// passed on. 127: CMD not found, 126: not executable.
 pub fn exec(profile: &str, args: &crate::args::ExecArgs) -> Result<(), CliError> {
+    refuse_dpop(profile, "a bearer token in a command's environment")?;
     let tokens = fresh_tokens(profile, args.min_valid)?;
     let (program, rest) = args
         .command
@@ -306,6 +372,36 @@ mod tests {
             render(Format::Env, &dpop, DEFAULT_ENV, 0).unwrap(),
             "export DEVICEFLOW_ACCESS_TOKEN=at\n"
         );
+    }
+
+    #[test]
+    fn dpop_formats() {
+        let key = SoftwareKey::from_bytes(&[5; 32]).unwrap();
+        let t = tokens("at", "DPoP", None);
+        let now = 1_700_000_000_000;
+        let e = render_dpop(Format::Header, &t, &key, None, DEFAULT_ENV, now).unwrap_err();
+        assert!(e.message.contains("--method and --url"), "{}", e.message);
+        let out = render_dpop(
+            Format::Header,
+            &t,
+            &key,
+            Some(("GET", "https://api.example/me", None)),
+            DEFAULT_ENV,
+            now,
+        )
+        .unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "Authorization: DPoP at");
+        assert!(lines[1].starts_with("DPoP: ey"), "{out}");
+        assert_eq!(lines.len(), 2);
+        assert!(render_dpop(Format::ExecCredential, &t, &key, None, DEFAULT_ENV, now).is_err());
+        assert_eq!(
+            render_dpop(Format::Raw, &t, &key, None, DEFAULT_ENV, now).unwrap(),
+            "at\n"
+        );
+        let bad = tokens("at\r\nX: 1", "DPoP", None);
+        let req = Some(("GET", "https://api.example/me", None));
+        assert!(render_dpop(Format::Header, &bad, &key, req, DEFAULT_ENV, now).is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Human output on stderr: the address and code (client rules C-1, C-3, C-7..C-12 in
-//! `shared/research/device-flow-security.md` §5.2), a QR code, a live countdown.
+//! Human output on stderr: the address and code (only as the core validated and cleaned them,
+//! with the verification host named), a QR code, a live countdown.
 
 use deviceflow::display::{check_secure_url, clean_text, parse_url};
 use deviceflow::{Prompt, Timestamp};
@@ -91,7 +91,8 @@ fn site(host: &str) -> String {
         .join(".")
 }
 
-/// Client rule C-4: does the verification host belong to the server we talk to?
+/// Does the verification host belong to the server we talk to? (A server that is not who it
+/// claims can send people to a look-alike page.)
 /// `trusted` holds the hosts of the issuer and endpoints plus a provider's known hosts.
 pub fn host_is_expected(verification_host: &str, trusted: &[String]) -> bool {
     let v = site(verification_host);
@@ -144,7 +145,7 @@ pub fn show_prompt(term: &Term, prompt: &Prompt, expected_host: bool, qr: bool) 
 
 /// The QR code as terminal lines, or `None` if it cannot be shown here.
 pub fn qr_lines(term: &Term, data: &str) -> Option<Vec<String>> {
-    check_secure_url(data).ok()?; // C-9: only from a validated URI
+    check_secure_url(data).ok()?; // only from a validated URI
     if !term.unicode {
         return None;
     }

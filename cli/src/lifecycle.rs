@@ -9,8 +9,8 @@ use crate::store::{check_profile_name, Profile, Secrets, Store, StoreKind};
 use crate::transport::Transport;
 use deviceflow::display::clean_text;
 use deviceflow::{
-    Client, Refresh, RefreshConfig, Revocation, RevocationConfig, Secret, Timestamp, TokenSet,
-    TokenTypeHint,
+    Client, Refresh, RefreshConfig, Revocation, RevocationConfig, Secret, SoftwareKey, Timestamp,
+    TokenSet, TokenTypeHint,
 };
 use serde_json::json;
 
@@ -51,6 +51,7 @@ fn refresh_now(store: &Store, profile: &Profile, secrets: &mut Secrets) -> Resul
         )
     })?;
     let clock = Clock::new();
+    let key = crate::dpop::key_of(secrets)?;
     let mut op = Refresh::new(
         RefreshConfig {
             client: client(profile, secrets),
@@ -61,7 +62,12 @@ fn refresh_now(store: &Store, profile: &Profile, secrets: &mut Secrets) -> Resul
         },
         clock.now(),
     )?;
-    let mut tokens = drive::run(&mut op, &clock, &Transport::new(), |_| {})?;
+    // A DPoP login refreshes with its key (a public client's refresh token is bound to it);
+    // only then does the core accept `token_type` DPoP.
+    if let Some(key) = &key {
+        op = op.with_dpop(crate::dpop::config(key)?)?;
+    }
+    let mut tokens = drive::run_with_key(&mut op, key.as_ref(), &clock, &Transport::new(), |_| {})?;
     // A refresh response need not repeat the ID token or scope; keep what we knew.
     if tokens.id_token.is_none() {
         tokens.id_token = secrets.tokens.id_token.clone();
@@ -111,6 +117,11 @@ pub fn status(profile_name: &str, json: bool) -> Result<(), CliError> {
         _ => "logged_in",
     };
     let scope = tokens.and_then(|t| t.scope.clone()).or(p.scope.clone());
+    // The DPoP key's thumbprint (`jkt`) when the login is bound to one.
+    let jkt = match secrets.as_ref().map(crate::dpop::key_of) {
+        Some(Ok(Some(k))) => Some(k.public_jwk().thumbprint()),
+        _ => None,
+    };
     if json {
         ndjson::emit(&[
             ("status", json!(state)),
@@ -124,6 +135,7 @@ pub fn status(profile_name: &str, json: bool) -> Result<(), CliError> {
             ("expires_at", json!(expires_at.map(|t| t.0 / 1000))),
             ("expires_in", json!(left)),
             ("refreshable", json!(has_refresh)),
+            ("dpop_jkt", json!(jkt)),
             ("store", json!(p.store)),
         ]);
     } else {
@@ -169,6 +181,12 @@ pub fn status(profile_name: &str, json: bool) -> Result<(), CliError> {
                 "no refresh token"
             },
         );
+        if let Some(jkt) = &jkt {
+            row(
+                "dpop",
+                &format!("bound to key {jkt} (kept with the tokens)"),
+            );
+        }
         row(
             "stored in",
             &match p.store {
@@ -196,6 +214,15 @@ pub fn status(profile_name: &str, json: bool) -> Result<(), CliError> {
 /// So N processes that need a refresh at the same moment make one refresh request between
 /// them and all get its token; a rotated refresh token is never sent twice.
 pub fn fresh_tokens(profile_name: &str, min_valid_s: u64) -> Result<TokenSet, CliError> {
+    fresh_login(profile_name, min_valid_s).map(|(tokens, _)| tokens)
+}
+
+/// [`fresh_tokens`] and the login's DPoP key (`login --dpop`), which every use of a
+/// DPoP-bound access token must prove possession of.
+pub fn fresh_login(
+    profile_name: &str,
+    min_valid_s: u64,
+) -> Result<(TokenSet, Option<SoftwareKey>), CliError> {
     let store = open(profile_name)?;
     let _lock = store.lock(profile_name).map_err(CliError::storage)?;
     let (profile, mut secrets) = load(&store, profile_name)?;
@@ -206,7 +233,15 @@ pub fn fresh_tokens(profile_name: &str, min_valid_s: u64) -> Result<TokenSet, Cl
     {
         refresh_now(&store, &profile, &mut secrets)?;
     }
-    Ok(secrets.tokens)
+    let key = crate::dpop::key_of(&secrets)?;
+    Ok((secrets.tokens, key))
+}
+
+/// Whether the stored login is bound to a DPoP key (`login --dpop`); no refresh, no lock.
+pub fn is_dpop(profile_name: &str) -> Result<bool, CliError> {
+    let store = open(profile_name)?;
+    let (_, secrets) = load(&store, profile_name)?;
+    Ok(secrets.dpop_key.is_some())
 }
 
 pub fn refresh(profile_name: &str, json: bool) -> Result<(), CliError> {
@@ -307,6 +342,7 @@ pub fn logout(profile_name: &str, json: bool, force: bool) -> Result<(), CliErro
 fn revoke_all(profile: &Profile, secrets: &Secrets, endpoint: &str) -> Result<(), CliError> {
     let clock = Clock::new();
     let transport = Transport::new();
+    let key = crate::dpop::key_of(secrets)?;
     let mut targets = Vec::new();
     if let Some(rt) = &secrets.tokens.refresh_token {
         targets.push((rt.clone(), TokenTypeHint::RefreshToken));
@@ -326,7 +362,10 @@ fn revoke_all(profile: &Profile, secrets: &Secrets, endpoint: &str) -> Result<()
             },
             clock.now(),
         )?;
-        drive::run(&mut op, &clock, &transport, |_| {})?;
+        if let Some(key) = &key {
+            op = op.with_dpop(crate::dpop::config(key)?)?;
+        }
+        drive::run_with_key(&mut op, key.as_ref(), &clock, &transport, |_| {})?;
     }
     Ok(())
 }

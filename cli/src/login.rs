@@ -95,12 +95,16 @@ pub fn login(
     let client_secret = plan.config.client.client_secret.clone();
     let mut config = plan.config.clone();
     config.timing = crate::settings::timing();
+    if let Some(key) = &plan.dpop_key {
+        config = config.with_dpop(crate::dpop::config(key)?);
+    }
     let mut flow = DeviceFlow::new(config, clock.now())?;
 
     let mut expires_at = None;
     let mut polls = 0u32;
     let mut interval_s = 0u64;
-    let outcome = drive::run(&mut flow, &clock, &transport, |event| match event {
+    let key = plan.dpop_key.as_ref();
+    let outcome = drive::run_with_key(&mut flow, key, &clock, &transport, |event| match event {
         Event::Prompt(prompt) => {
             expires_at = Some(prompt.expires_at);
             interval_s = prompt.interval;
@@ -210,6 +214,7 @@ pub fn login(
         let secrets = Secrets {
             tokens: tokens.clone(),
             client_secret,
+            dpop_key: plan.dpop_key.as_ref().map(|k| k.secret()),
         };
         let saved = store
             .lock(profile_name)
@@ -277,7 +282,7 @@ fn report_failure(json: bool, err: &CliError) {
     }
 }
 
-/// Client rules C-5/C-6: only where a browser can exist, only a validated URL,
+/// Only where a browser can exist, only a validated URL,
 /// never automatically when the verification host looks foreign.
 fn open_browser(how: &Presentation, prompt: &deviceflow::Prompt, expected_host: bool) {
     let want = match how.open {
@@ -301,7 +306,7 @@ fn open_browser(how: &Presentation, prompt: &deviceflow::Prompt, expected_host: 
     }
 }
 
-/// "Signed in as ...": unverified ID token claims, for display only (client rule C-12).
+/// "Signed in as ...": unverified ID token claims, for display only, never to decide anything.
 pub fn account_name(tokens: &TokenSet) -> Option<String> {
     let claims = tokens.id_token_claims_unverified()?;
     let text = |k: &str| claims.get(k).and_then(|v| v.as_str()).map(clean_text);

@@ -5,6 +5,7 @@ mod args;
 mod browser;
 mod clock;
 mod demo;
+mod dpop;
 mod drive;
 mod exit;
 mod fsutil;

@@ -12,8 +12,10 @@ pub struct Plan {
     pub config: Config,
     pub provider: Option<String>,
     pub revocation_endpoint: Option<String>,
-    /// Hosts a legitimate verification page may be on (client rule C-4).
+    /// Hosts a legitimate verification page may be on (`human::host_is_expected`).
     pub trusted_hosts: Vec<String>,
+    /// `--dpop`: the key every request of this login proves possession of (RFC 9449).
+    pub dpop_key: Option<deviceflow::SoftwareKey>,
 }
 
 /// Turns the flags into a flow configuration.
@@ -103,6 +105,11 @@ pub fn plan(args: &LoginArgs) -> Result<Plan, CliError> {
         provider,
         revocation_endpoint: revocation,
         trusted_hosts: trusted,
+        dpop_key: if args.dpop {
+            Some(crate::dpop::new_key()?)
+        } else {
+            None
+        },
     })
 }
 

@@ -64,6 +64,10 @@ pub struct Secrets {
     pub tokens: TokenSet,
     #[serde(default)]
     pub client_secret: Option<Secret>,
+    /// `login --dpop`: the DPoP key's private scalar (base64url of 32 bytes), kept with
+    /// the tokens it binds. Absent for bearer logins (older readers ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_key: Option<Secret>,
 }
 
 /// The profile file format this build reads and writes. Files from before the field existed
@@ -324,6 +328,7 @@ mod tests {
             Secrets {
                 tokens,
                 client_secret: None,
+                dpop_key: None,
             },
         )
     }

@@ -9,12 +9,7 @@ use std::time::Duration;
 #[test]
 fn self_signed_certificate_is_refused() {
     if Command::new("openssl").arg("version").output().is_err() {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: TLS test needs the openssl command"
-        );
-        return;
+        return skip("the TLS test needs the openssl command");
     }
     let home = Home::new("tls");
     std::fs::create_dir_all(&home.0).unwrap();

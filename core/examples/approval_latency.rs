@@ -109,7 +109,7 @@ fn main() {
                 }
                 Action::Done(_) => break Instant::now(),
                 Action::Failed(e) => panic!("round {round}: {e}"),
-                Action::AwaitingResponse { .. } => unreachable!(),
+                Action::AwaitingResponse { .. } | Action::Sign { .. } => unreachable!(),
             }
         };
         let (ok, approved) = approved_at.unwrap().recv().unwrap();

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// `T` is the operation's result: [`TokenSet`] for the device flow and refresh,
 /// [`crate::ServerMetadata`] for discovery, [`crate::Revoked`] for revocation.
 ///
-/// JSON shape: `{"type": "send" | "display" | "wait" | "awaiting_response" | "done" | "failed", ...}`
+/// JSON shape: `{"type": "send" | "sign" | "display" | "wait" | "awaiting_response" | "done" | "failed", ...}`
 /// with the variant's fields beside `type` (see `tests/vectors/README.md`).
 #[must_use]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 pub enum Action<T = TokenSet> {
     /// Perform this request, then call `handle_response` or `handle_transport_error` with its id.
     Send(HttpRequest),
+    /// Sign `input` (its UTF-8 bytes) with the DPoP key, ES256, and answer with
+    /// `handle_signature(id, signature)`: raw `r||s` or DER. Repeats until answered;
+    /// the `Send` with this id follows, carrying the proof. Only with DPoP on.
+    Sign { id: RequestId, input: String },
     /// Show this to the user (RFC 8628 §3.3). Always includes `user_code`.
     Display(Prompt),
     /// Nothing to do before `until` (`delay_ms` from the `now` you passed). Waking early is harmless.

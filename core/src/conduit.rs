@@ -2,8 +2,9 @@
 //! flight, the current wait. It knows nothing of OAuth.
 
 use crate::action::WaitReason;
+use crate::dpop::Dpop;
 use crate::error::MisuseError;
-use crate::http::{HttpRequest, RequestId, Timestamp};
+use crate::http::{Header, HttpRequest, HttpResponse, Method, RequestId, Timestamp};
 
 #[derive(Clone, Debug)]
 pub(crate) enum Phase {
@@ -11,6 +12,8 @@ pub(crate) enum Phase {
     Idle,
     /// A request waiting to be handed out by `Action::Send` (once).
     Ready(HttpRequest),
+    /// A request waiting for its DPoP proof's signature (`Action::Sign`, repeated).
+    Signing { req: HttpRequest, input: String },
     /// Handed out; its response is awaited.
     InFlight(RequestId),
     /// Nothing to do before `until`.
@@ -26,6 +29,21 @@ pub(crate) struct Conduit {
     pub phase: Phase,
     /// The latest `now` seen; time never goes backwards inside the machine.
     pub now: Timestamp,
+    /// DPoP proofs and nonces, when the host gave a key.
+    pub dpop: Option<Dpop>,
+    /// A URL whose requests carry no proof (the device endpoint, when so configured).
+    pub exempt: Option<String>,
+    /// The request in flight as built (without its proof), for a nonce retry.
+    sent: Option<Sent>,
+    /// The next request handed out is a nonce retry (one per request).
+    retrying: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Sent {
+    req: HttpRequest,
+    proved: bool,
+    retried: bool,
 }
 
 impl Conduit {
@@ -34,6 +52,10 @@ impl Conduit {
             next_id: 1,
             phase: Phase::Idle,
             now,
+            dpop: None,
+            exempt: None,
+            sent: None,
+            retrying: false,
         }
     }
 
@@ -49,8 +71,59 @@ impl Conduit {
         id
     }
 
+    /// Queues a request; with DPoP on, a POST first waits for its proof's signature.
     pub fn ready(&mut self, req: HttpRequest) {
-        self.phase = Phase::Ready(req);
+        let now = self.now;
+        let exempt = self.exempt.as_deref() == Some(req.url.as_str());
+        self.phase = match &mut self.dpop {
+            Some(dpop) if req.method == Method::Post && !exempt => {
+                let input = dpop.signing_input(req.method.as_str(), &req.url, None, now);
+                Phase::Signing { req, input }
+            }
+            _ => Phase::Ready(req),
+        };
+    }
+
+    /// Turns DPoP on; a request already queued is re-queued to get its proof.
+    pub fn set_dpop(&mut self, dpop: Dpop, exempt: Option<String>) {
+        self.dpop = Some(dpop);
+        self.exempt = exempt;
+        if let Phase::Ready(req) = std::mem::replace(&mut self.phase, Phase::Idle) {
+            self.ready(req);
+        }
+    }
+
+    /// The host's signature for request `id`'s proof: attach it, then it is ready to send.
+    pub fn sign(&mut self, id: RequestId, signature: &[u8]) -> Result<(), MisuseError> {
+        match &mut self.phase {
+            Phase::Signing { req, input } if req.id == id => {
+                let proof = Dpop::proof(input, signature)?;
+                let mut req = req.clone();
+                req.headers.push(Header::new("dpop", proof));
+                self.phase = Phase::Ready(req);
+                Ok(())
+            }
+            _ => Err(MisuseError::UnknownRequest(id.0)),
+        }
+    }
+
+    /// Before a response reaches the machine: records its `DPoP-Nonce`, and when it
+    /// asks for a proof with that nonce (`use_dpop_nonce`), re-queues the request at
+    /// once with a fresh proof (once per request) and returns true: the machine then
+    /// never sees the answer, so the retry costs no poll interval.
+    pub fn nonce_retry(&mut self, resp: &HttpResponse) -> bool {
+        let (Some(dpop), Some(sent)) = (&mut self.dpop, self.sent.take()) else {
+            return false;
+        };
+        let wants_retry = dpop.handle_response(&sent.req.url, resp);
+        if !wants_retry || !sent.proved || sent.retried {
+            return false;
+        }
+        let mut req = sent.req;
+        req.id = self.fresh_id();
+        self.retrying = true;
+        self.ready(req);
+        true
     }
 
     pub fn wait(&mut self, until: Timestamp, reason: WaitReason) {
@@ -62,6 +135,18 @@ impl Conduit {
         match std::mem::replace(&mut self.phase, Phase::Idle) {
             Phase::Ready(req) => {
                 self.phase = Phase::InFlight(req.id);
+                if self.dpop.is_some() {
+                    let mut plain = req.clone();
+                    let before = plain.headers.len();
+                    plain
+                        .headers
+                        .retain(|h| !h.name.eq_ignore_ascii_case("dpop"));
+                    self.sent = Some(Sent {
+                        proved: plain.headers.len() != before,
+                        req: plain,
+                        retried: std::mem::take(&mut self.retrying),
+                    });
+                }
                 Some(req)
             }
             other => {

@@ -1,6 +1,7 @@
 //! Configuration of a flow: the client, the endpoints, and the timing rules.
 
 use crate::display::check_secure_url;
+use crate::dpop::DpopConfig;
 use crate::error::ConfigError;
 use crate::secret::Secret;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -161,6 +162,9 @@ pub struct Config {
     /// `invalid_response` rather than handed out as if it were a bearer token.
     #[serde(default)]
     pub extra_token_types: Vec<String>,
+    /// DPoP (RFC 9449): the key's public half and entropy; `None` for bearer tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop: Option<DpopConfig>,
 }
 
 impl Config {
@@ -179,6 +183,7 @@ impl Config {
             params: Vec::new(),
             timing: Timing::default(),
             extra_token_types: Vec::new(),
+            dpop: None,
         }
     }
 
@@ -193,11 +198,18 @@ impl Config {
             params: Vec::new(),
             timing: Timing::default(),
             extra_token_types: Vec::new(),
+            dpop: None,
         }
     }
 
     pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());
+        self
+    }
+
+    /// Proves possession of this key on every token request (RFC 9449); see `DPOP.md`.
+    pub fn with_dpop(mut self, dpop: DpopConfig) -> Self {
+        self.dpop = Some(dpop);
         self
     }
 
@@ -227,6 +239,9 @@ impl Config {
         .flatten()
         {
             check_endpoint(url)?;
+        }
+        if let Some(d) = &self.dpop {
+            crate::dpop::Dpop::new(d.clone())?;
         }
         for p in &self.params {
             if RESERVED_PARAMS.contains(&p.name.as_str()) {

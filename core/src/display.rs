@@ -1,6 +1,6 @@
 //! Safety of everything that may reach a screen or a browser.
 //!
-//! Server strings are hostile input (research note §4.3, client rules C-2, C-7):
+//! Server strings are hostile input (whoever answers in the server's place chooses them):
 //! URIs must be absolute `https` (or `http` to a loopback host), carry no userinfo
 //! and no control or format characters; free text is stripped of them and bounded.
 

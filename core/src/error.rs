@@ -196,6 +196,9 @@ pub enum MisuseError {
     /// The flow already finished (done, failed or cancelled); it accepts no more input.
     #[error("the flow has already finished")]
     Finished,
+    /// A DPoP signature is neither 64 raw bytes (`r||s`) nor a DER ECDSA signature.
+    #[error("the signature is neither raw r||s (64 bytes) nor DER")]
+    InvalidSignature,
 }
 
 impl MisuseError {
@@ -203,6 +206,7 @@ impl MisuseError {
         match self {
             MisuseError::UnknownRequest(_) => "unknown_request",
             MisuseError::Finished => "finished",
+            MisuseError::InvalidSignature => "invalid_signature",
         }
     }
 }

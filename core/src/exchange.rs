@@ -11,6 +11,7 @@ use crate::action::{Action, WaitReason};
 use crate::backoff::Pacer;
 use crate::conduit::{Conduit, Phase};
 use crate::config::Timing;
+use crate::dpop::Dpop;
 use crate::error::{ErrorCode, FlowError, MisuseError};
 use crate::http::{
     Header, HttpRequest, HttpResponse, Method, RequestId, Timestamp, TransportError,
@@ -70,6 +71,8 @@ pub(crate) trait Spec {
         now: Timestamp,
         timing: &Timing,
     ) -> Verdict<Self::Output>;
+    /// DPoP was turned on: a `DPoP` token type becomes acceptable.
+    fn dpop_on(&mut self) {}
 }
 
 pub(crate) struct Exchange<S: Spec> {
@@ -243,9 +246,33 @@ impl<S: Spec> Operation<S> {
         self.check_open()?;
         self.conduit.accept(id)?;
         self.conduit.clock(now);
+        if self.conduit.nonce_retry(&resp) {
+            return Ok(());
+        }
         self.exchange
             .on_response(&resp, &mut self.conduit, &self.timing);
         Ok(())
+    }
+
+    pub fn handle_signature(
+        &mut self,
+        id: RequestId,
+        signature: &[u8],
+        now: Timestamp,
+    ) -> Result<(), MisuseError> {
+        self.check_open()?;
+        self.conduit.clock(now);
+        self.conduit.sign(id, signature)
+    }
+
+    /// Turns DPoP on before the first request goes out.
+    pub fn set_dpop(&mut self, dpop: Dpop) {
+        self.conduit.set_dpop(dpop, None);
+        self.exchange.spec.dpop_on();
+    }
+
+    pub fn dpop(&self) -> Option<&Dpop> {
+        self.conduit.dpop.as_ref()
     }
 
     pub fn handle_transport_error(
@@ -296,12 +323,16 @@ pub(crate) fn phase_action<T>(conduit: &mut Conduit) -> Action<T> {
     if let Some(req) = conduit.take_ready() {
         return Action::Send(req);
     }
-    match conduit.phase {
-        Phase::InFlight(id) => Action::AwaitingResponse { id },
+    match &conduit.phase {
+        Phase::Signing { req, input } => Action::Sign {
+            id: req.id,
+            input: input.clone(),
+        },
+        Phase::InFlight(id) => Action::AwaitingResponse { id: *id },
         Phase::Waiting { until, reason } => Action::Wait {
-            until,
+            until: *until,
             delay_ms: until.since(conduit.now),
-            reason,
+            reason: *reason,
         },
         // Unreachable by construction: every unfinished state has a request or a wait.
         Phase::Idle | Phase::Ready(_) => Action::Failed(FlowError::new(

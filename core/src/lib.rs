@@ -54,6 +54,7 @@
 //!         }
 //!         Action::Wait { delay_ms, .. } => now = now.plus(delay_ms), // sleep(delay_ms)
 //!         Action::AwaitingResponse { .. } => unreachable!("this loop answers every Send at once"),
+//!         Action::Sign { .. } => unreachable!("only with DPoP on (see DPOP.md)"),
 //!         Action::Done(tokens) => break tokens,
 //!         Action::Failed(err) => panic!("login failed: {} ({})", err, err.code()),
 //!     }
@@ -64,7 +65,10 @@
 //! ```
 //!
 //! [`Discovery`], [`Refresh`] and [`Revocation`] have the same methods and are
-//! driven by the same loop (one `Send`, then `Done` or `Failed`).
+//! driven by the same loop, until `Done` or `Failed`. They never `Display`, but may
+//! `Send` more than once: again after a transient failure (a `Wait` first, within
+//! the request budget), and [`Discovery`] tries the RFC 8414 well-known URL when the
+//! OpenID Connect one gives no usable document.
 //!
 //! # Errors
 //!
@@ -84,14 +88,19 @@
 //! budget, 30 s by default, whose remainder every `Send` carries as
 //! [`HttpRequest::timeout_ms`].
 //!
+//! # DPoP
+//!
+//! With [`Config::with_dpop`] (or `Refresh`/`Revocation::with_dpop`) every POST first asks
+//! for a signature with [`Action::Sign`], answered by `handle_signature`; `use_dpop_nonce`
+//! is retried at once inside the machine. See `DPOP.md` and [`Dpop`] for resource requests.
+//!
 //! # Token types
 //!
 //! A token response must carry `token_type` `Bearer` (any case), or a type the host
 //! lists in `extra_token_types`; anything else fails with `invalid_response`, so a
 //! token is never handed out to be used as a bearer token when it is not one.
 
-#![warn(missing_docs)]
-#![allow(missing_docs)] // field-level docs are given where the name is not enough
+// `missing_docs` is not enforced: field-level docs are given where the name is not enough.
 #![forbid(unsafe_code)]
 
 /// Adds the shared sans-IO methods to a one-request operation wrapper.
@@ -110,6 +119,28 @@ macro_rules! operation_methods {
                 now: $crate::Timestamp,
             ) -> Result<(), $crate::MisuseError> {
                 self.0.handle_response(id, response, now)
+            }
+            /// The DPoP signature asked for by `Action::Sign` with this id (raw `r||s` or DER).
+            pub fn handle_signature(
+                &mut self,
+                id: $crate::RequestId,
+                signature: &[u8],
+                now: $crate::Timestamp,
+            ) -> Result<(), $crate::MisuseError> {
+                self.0.handle_signature(id, signature, now)
+            }
+            /// Proves possession of this DPoP key from the first request on (RFC 9449);
+            /// `Action::Sign` then precedes each `Send`, and `DPoP` tokens are accepted.
+            pub fn with_dpop(
+                mut self,
+                dpop: $crate::DpopConfig,
+            ) -> Result<Self, $crate::ConfigError> {
+                self.0.set_dpop($crate::Dpop::new(dpop)?);
+                Ok(self)
+            }
+            /// The DPoP state (thumbprint, nonces learnt), when on.
+            pub fn dpop(&self) -> Option<&$crate::Dpop> {
+                self.0.dpop()
             }
             /// The request with this id got no HTTP response.
             pub fn handle_transport_error(
@@ -140,6 +171,9 @@ mod conduit;
 mod config;
 mod discovery;
 pub mod display;
+mod dpop;
+#[cfg(feature = "software-key")]
+mod dpop_key;
 mod error;
 mod exchange;
 mod http;
@@ -155,6 +189,9 @@ mod wire;
 pub use action::{Action, Prompt, WaitReason};
 pub use config::{Client, ClientAuth, Config, Param, Timing};
 pub use discovery::{discovery_urls, Discovery, ServerMetadata, DEVICE_CODE_GRANT};
+pub use dpop::{ath, Dpop, DpopConfig, PublicJwk};
+#[cfg(feature = "software-key")]
+pub use dpop_key::SoftwareKey;
 pub use error::{ConfigError, ErrorCode, FlowError, MisuseError, ERROR_ALIASES};
 pub use http::{Header, HttpRequest, HttpResponse, Method, RequestId, Timestamp, TransportError};
 pub use machine::DeviceFlow;

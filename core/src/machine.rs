@@ -8,6 +8,7 @@ use crate::backoff::Pacer;
 use crate::conduit::{Conduit, Phase};
 use crate::config::Config;
 use crate::discovery::{DiscoverySpec, ServerMetadata, DEVICE_CODE_GRANT};
+use crate::dpop::Dpop;
 use crate::error::{ConfigError, ErrorCode, FlowError, MisuseError};
 use crate::exchange::{cancelled, network_error, phase_action, Exchange, Template};
 use crate::http::{HttpResponse, RequestId, Timestamp, TransportError};
@@ -63,6 +64,9 @@ impl DeviceFlow {
     pub fn new(config: Config, now: Timestamp) -> Result<Self, ConfigError> {
         config.validate()?;
         let mut conduit = Conduit::new(now);
+        if let Some(d) = &config.dpop {
+            conduit.dpop = Some(Dpop::new(d.clone())?);
+        }
         let state = match (
             &config.device_authorization_endpoint,
             &config.token_endpoint,
@@ -118,6 +122,9 @@ impl DeviceFlow {
         now: Timestamp,
     ) -> Result<(), MisuseError> {
         self.accept(id, now)?;
+        if self.conduit.nonce_retry(&response) {
+            return Ok(()); // resent at once with the server's DPoP nonce
+        }
         self.step(Input::Response(response));
         Ok(())
     }
@@ -134,8 +141,26 @@ impl DeviceFlow {
         Ok(())
     }
 
+    /// The DPoP signature asked for by `Action::Sign` with this id: ES256 over the
+    /// input's bytes, raw `r||s` (64 bytes) or DER. The `Send` follows.
+    pub fn handle_signature(
+        &mut self,
+        id: RequestId,
+        signature: &[u8],
+        now: Timestamp,
+    ) -> Result<(), MisuseError> {
+        self.check_open()?;
+        self.conduit.clock(now);
+        self.conduit.sign(id, signature)
+    }
+
+    /// The DPoP state (thumbprint, nonces learnt per server), when DPoP is on.
+    pub fn dpop(&self) -> Option<&Dpop> {
+        self.conduit.dpop.as_ref()
+    }
+
     /// Stops the flow at once: the next action is `Failed` with code `cancelled`,
-    /// and a response arriving later is refused as `unknown_request`.
+    /// and a response arriving later is refused as `finished` ([`MisuseError::Finished`]).
     pub fn cancel(&mut self, now: Timestamp) -> Result<(), MisuseError> {
         self.check_open()?;
         self.conduit.clock(now);
@@ -192,7 +217,7 @@ impl DeviceFlow {
 
     fn token_types(&self) -> TokenTypes<'_> {
         TokenTypes {
-            dpop: false, // no DPoP key yet: a `DPoP` token would be unusable
+            dpop: self.conduit.dpop.is_some(),
             extra: &self.config.extra_token_types,
         }
     }
@@ -413,6 +438,9 @@ fn authorize(config: &Config, device: &str, token: &str, conduit: &mut Conduit) 
     }
     for p in &config.params {
         params.push((&p.name, &p.value));
+    }
+    if config.dpop.as_ref().is_some_and(|d| !d.device_request) {
+        conduit.exempt = Some(device.to_owned());
     }
     let request = form_post(RequestId(0), device, &config.client, &params);
     let spec = AuthorizeSpec {

@@ -185,6 +185,7 @@ impl Provider {
             params: Vec::new(),
             timing: Timing::default(),
             extra_token_types: Vec::new(),
+            dpop: None,
         }
     }
 }

@@ -28,6 +28,7 @@ pub struct RefreshConfig {
 struct RefreshSpec {
     refresh_token: Secret,
     extra_token_types: Vec<String>,
+    dpop: bool,
 }
 
 impl Spec for RefreshSpec {
@@ -35,6 +36,10 @@ impl Spec for RefreshSpec {
 
     fn target(&self) -> &'static str {
         "the token endpoint"
+    }
+
+    fn dpop_on(&mut self) {
+        self.dpop = true;
     }
 
     fn interpret(
@@ -73,7 +78,7 @@ impl Spec for RefreshSpec {
 impl RefreshSpec {
     fn token_types(&self) -> TokenTypes<'_> {
         TokenTypes {
-            dpop: false,
+            dpop: self.dpop,
             extra: &self.extra_token_types,
         }
     }
@@ -103,6 +108,7 @@ impl Refresh {
         let spec = RefreshSpec {
             refresh_token: config.refresh_token.clone(),
             extra_token_types: Vec::new(),
+            dpop: false,
         };
         Ok(Refresh(Operation::new(
             spec,

@@ -170,7 +170,7 @@ proptest! {
                     }
                     now = until;
                 }
-                Action::AwaitingResponse { .. } => prop_assert!(false, "nothing is in flight"),
+                Action::AwaitingResponse { .. } | Action::Sign { .. } => prop_assert!(false, "nothing is in flight"),
                 Action::Done(_) | Action::Failed(_) => break,
             }
         }

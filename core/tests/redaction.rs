@@ -11,10 +11,66 @@ const SECRETS: [&str; 5] = [
     "CLIENT-SECRET-VALUE",
 ];
 
-fn assert_clean(what: &str, text: &str) {
-    for s in SECRETS {
-        assert!(!text.contains(s), "{what} leaks {s}: {text}");
+/// Every form in which `secret` could be printed: raw, and base64 (standard and URL-safe, at
+/// each of the three byte alignments, so the secret inside a `Basic` header's
+/// `base64(client_id ":" secret)` is found too). For an encoding, only the characters that
+/// depend on the secret's bytes alone are kept: the first block when a prefix shares it, and
+/// the last block, which may share bytes with what follows or carry padding, are cut.
+fn forms(secret: &str) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    use base64::Engine as _;
+    let mut forms = vec![secret.to_owned()];
+    for engine in [&STANDARD, &URL_SAFE] {
+        for pad in 0..3 {
+            let mut bytes = vec![b'#'; pad];
+            bytes.extend_from_slice(secret.as_bytes());
+            let whole = engine.encode(&bytes);
+            let end = (whole.len() - 4).min(4 * (bytes.len() / 3));
+            let start = if pad == 0 { 0 } else { 4 };
+            if end > start + 8 {
+                forms.push(whole[start..end].to_owned());
+            }
+        }
     }
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// The first secret, raw or encoded, that `text` contains.
+fn leak(text: &str) -> Option<(&'static str, String)> {
+    SECRETS.into_iter().find_map(|s| {
+        forms(s)
+            .into_iter()
+            .find(|f| text.contains(f))
+            .map(|f| (s, f))
+    })
+}
+
+fn assert_clean(what: &str, text: &str) {
+    if let Some((secret, form)) = leak(text) {
+        panic!("{what} leaks {secret} (as {form:?}): {text}");
+    }
+}
+
+/// The check finds a secret in the forms a careless `Debug` would print: raw, in a
+/// `client_secret_basic` header (a prefix of each length mod 3), and base64 in either alphabet.
+#[test]
+fn the_check_sees_encoded_secrets() {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    for secret in SECRETS {
+        for text in [
+            format!("x {secret} y"),
+            format!("Basic {}", STANDARD.encode(format!("cli:{secret}"))),
+            format!("Basic {}", STANDARD.encode(format!("a:{secret}"))),
+            format!("Basic {}", STANDARD.encode(format!("ab:{secret}"))),
+            URL_SAFE_NO_PAD.encode(format!("{secret}\n")),
+        ] {
+            assert!(leak(&text).is_some(), "not seen: {secret} in {text}");
+        }
+    }
+    assert!(leak("Basic Y2xpOnNvbWV0aGluZy1lbHNl").is_none());
 }
 
 #[test]
@@ -25,12 +81,25 @@ fn nothing_secret_in_debug_or_display() {
         "https://as.example/token",
     );
     config.client.client_secret = Some(Secret::new("CLIENT-SECRET-VALUE"));
+    config.client.client_auth = Some(ClientAuth::ClientSecretBasic);
     assert_clean("config", &format!("{config:?}"));
     let mut now = Timestamp(0);
     let mut flow = DeviceFlow::new(config.clone(), now).unwrap();
     let Action::Send(req) = flow.poll_action(now) else {
         panic!()
     };
+    // The request does carry the secret (in its Basic header): only its Debug must not show it.
+    let wire: Vec<String> = req
+        .headers
+        .iter()
+        .map(|h| format!("{}: {}", h.name, h.value))
+        .chain([req.body_text().to_owned()])
+        .collect();
+    let wire = wire.join("\n");
+    assert!(
+        leak(&wire).is_some(),
+        "the request should authenticate: {wire}"
+    );
     assert_clean("device request", &format!("{req:?}"));
     let device = HttpResponse::json(
         200,

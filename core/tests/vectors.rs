@@ -13,13 +13,42 @@ enum Op {
     Revocation(Revocation),
 }
 
+/// Why `Op::new` made no machine: the core refused the configuration (`ConfigError`, what a
+/// `config_error` vector expects), or the vector's config did not even deserialize (a broken
+/// vector, never a pass).
+enum NotMade {
+    Config(ConfigError),
+    Harness(String),
+}
+
+impl From<ConfigError> for NotMade {
+    fn from(e: ConfigError) -> Self {
+        NotMade::Config(e)
+    }
+}
+
+impl From<&str> for NotMade {
+    fn from(e: &str) -> Self {
+        NotMade::Harness(e.to_owned())
+    }
+}
+
+impl std::fmt::Display for NotMade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotMade::Config(e) => write!(f, "{e} ({})", e.code()),
+            NotMade::Harness(e) => f.write_str(e),
+        }
+    }
+}
+
 impl Op {
-    fn new(kind: &str, config: &Value, now: Timestamp) -> Result<Op, String> {
-        let err = |e: &dyn std::fmt::Display| e.to_string();
+    fn new(kind: &str, config: &Value, now: Timestamp) -> Result<Op, NotMade> {
+        let err = |e: &dyn std::fmt::Display| NotMade::Harness(e.to_string());
         Ok(match kind {
             "device_flow" => {
                 let c: Config = serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
-                Op::Flow(Box::new(DeviceFlow::new(c, now).map_err(|e| err(&e))?))
+                Op::Flow(Box::new(DeviceFlow::new(c, now)?))
             }
             "discovery" => {
                 let issuer = config["issuer"]
@@ -28,7 +57,7 @@ impl Op {
                 let timing: Timing =
                     serde_json::from_value(config.get("timing").cloned().unwrap_or(json!({})))
                         .map_err(|e| err(&e))?;
-                Op::Discovery(Discovery::with_timing(issuer, timing, now).map_err(|e| err(&e))?)
+                Op::Discovery(Discovery::with_timing(issuer, timing, now)?)
             }
             "refresh" => {
                 let c: RefreshConfig =
@@ -40,18 +69,14 @@ impl Op {
                         .unwrap_or(json!([])),
                 )
                 .map_err(|e| err(&e))?;
-                Op::Refresh(
-                    Refresh::new(c, now)
-                        .map_err(|e| err(&e))?
-                        .with_extra_token_types(extra),
-                )
+                Op::Refresh(Refresh::new(c, now)?.with_extra_token_types(extra))
             }
             "revocation" => {
                 let c: RevocationConfig =
                     serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
-                Op::Revocation(Revocation::new(c, now).map_err(|e| err(&e))?)
+                Op::Revocation(Revocation::new(c, now)?)
             }
-            other => return Err(format!("unknown operation {other}")),
+            other => return Err(NotMade::Harness(format!("unknown operation {other}"))),
         })
     }
 
@@ -233,12 +258,15 @@ fn run_with(vector: &Value, edits: &mut Vec<Value>) -> Result<(), String> {
     let kind = vector["operation"].as_str().unwrap_or("device_flow");
     let op = Op::new(kind, &vector["config"], start);
     if vector.get("config_error").and_then(Value::as_bool) == Some(true) {
+        // The core's own refusal, with its code, as Python and JS check: a config that fails to
+        // deserialize (a typo in the vector) must not pass as the expected error.
         return match op {
-            Err(_) => Ok(()),
+            Err(NotMade::Config(e)) if e.code() == "invalid_config" => Ok(()),
+            Err(other) => Err(format!("expected invalid_config, got {other}")),
             Ok(_) => Err("expected a configuration error".into()),
         };
     }
-    let mut op = op?;
+    let mut op = op.map_err(|e| e.to_string())?;
     let mut last_id = None;
     // Regeneration only: later steps move by as much as the last re-timed wait moved.
     let mut shift: i64 = 0;

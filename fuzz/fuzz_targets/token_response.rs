@@ -2,56 +2,8 @@
 //! a flow at its first poll (fixed valid device response) gets the fuzz body.
 #![no_main]
 
-use deviceflow::{Action, WaitReason};
-use deviceflow_fuzz::*;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let (mut flow, poll, sent) = flow_at_first_poll();
-    let interval = flow.interval_ms().unwrap();
-    let deadline = flow.prompt().unwrap().expires_at;
-    let now = sent.plus(80);
-    flow.handle_response(poll.id, response_from_bytes(data), now)
-        .unwrap();
-    let action = flow.poll_action(now);
-    check_action(&action);
-    match &action {
-        Action::Done(tokens) => {
-            assert!(!tokens.access_token.expose().is_empty());
-            assert!(!tokens.token_type.is_empty());
-            if let Some(at) = tokens.expires_at {
-                assert!(at >= now);
-            }
-            let shown = format!("{tokens:?}");
-            if tokens.access_token.expose().len() >= 8 {
-                assert!(
-                    !shown.contains(tokens.access_token.expose()),
-                    "token in Debug"
-                );
-            }
-            check_finished(&mut flow, &action, now);
-        }
-        Action::Failed(_) => check_finished(&mut flow, &action, now),
-        Action::Wait { until, reason, .. } => {
-            // The interval never shrinks and the next poll is never early or late.
-            assert!(flow.interval_ms().unwrap() >= interval);
-            assert!(*until <= deadline);
-            if *reason != WaitReason::Expiry {
-                assert!(until.since(now) >= flow.interval_ms().unwrap());
-            }
-            let next = flow.poll_action(*until);
-            if *reason == WaitReason::Expiry {
-                let Action::Failed(e) = next else {
-                    panic!("expected expiry, got {next:?}")
-                };
-                assert_eq!(e.code(), "expired_token");
-                return;
-            }
-            let next = expect_send(next);
-            assert_ne!(next.id, poll.id);
-            assert!(*until < deadline);
-            assert_eq!(next.body, poll.body, "every poll carries the same form");
-        }
-        other => panic!("unexpected {other:?} after a poll response"),
-    }
-});
+// The body is in `src/targets/token_response.rs`, where `tests/replay.rs` replays the corpus and
+// regression inputs on stable.
+fuzz_target!(|data: &[u8]| deviceflow_fuzz::targets::token_response::run(data));

@@ -103,7 +103,7 @@ pub fn assert_clean(what: &str, s: &str) {
     );
 }
 
-/// What a `Display` hands out has been checked (§3.3, research note C-2/C-7).
+/// What a `Display` hands out has been checked (RFC 8628 §3.3; the rules in core/src/display.rs).
 pub fn check_prompt(p: &Prompt) {
     check_user_code(&p.user_code).expect("user_code was checked");
     let parts = check_secure_url(&p.verification_uri).expect("verification_uri was checked");
@@ -171,3 +171,5 @@ pub fn check_redacted(req: &HttpRequest, secret: &str) {
         assert!(!shown.contains(secret), "secret leaked in {shown}");
     }
 }
+
+pub mod targets;

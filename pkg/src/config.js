@@ -15,5 +15,10 @@ export function coreConfig(options) {
   if (options === null || typeof options !== 'object') return options;
   const out = snakeKeys(options);
   if (out.timing && typeof out.timing === 'object') out.timing = snakeKeys(out.timing);
+  // `dpop`: `jwk` and `nonces` (keyed by origin) pass as given.
+  if (out.dpop && typeof out.dpop === 'object') {
+    const { jwk, nonces, ...rest } = out.dpop;
+    out.dpop = { ...snakeKeys(rest), jwk, nonces };
+  }
   return out;
 }

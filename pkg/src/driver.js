@@ -110,7 +110,7 @@ function showCode(prompt) {
 export async function drive(op, options = {}) {
   const {
     fetch = globalThis.fetch, signal, onCode = showCode,
-    timeoutMs = DEFAULT_TIMEOUT_MS, maxBodyBytes = DEFAULT_MAX_BODY,
+    timeoutMs = DEFAULT_TIMEOUT_MS, maxBodyBytes = DEFAULT_MAX_BODY, dpop,
   } = options;
   const context = { fetch, signal, timeoutMs, maxBodyBytes };
   try {
@@ -126,6 +126,12 @@ export async function drive(op, options = {}) {
         case 'send':
           await send(op, action, context);
           break;
+        case 'sign': { // DPoP: the key signs, the core builds the proof
+          if (!dpop) throw new MisuseError('a DPoP signature was asked for, but no key was given', { code: 'unknown_request' });
+          const signature = await dpop.sign(action.input);
+          if (!signal?.aborted) op.handleSignature(action.id, signature);
+          break;
+        }
         case 'display':
           await onCode(action);
           break;
@@ -144,6 +150,10 @@ export async function drive(op, options = {}) {
     cancel(op);
     throw error;
   } finally {
-    op.free();
+    try {
+      dpop?.keep(op.dpopNonces());
+    } finally {
+      op.free();
+    }
   }
 }

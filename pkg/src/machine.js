@@ -82,6 +82,20 @@ class Operation {
     checkMisuse(this.#machine.respond(id, status, headerList(headers), bytes(body), nowMs));
   }
 
+  /**
+   * The DPoP signature for the `sign` action with this id: ES256 over the UTF-8 bytes of
+   * its `input`, raw r||s (WebCrypto) or DER. The `send` carrying the proof follows.
+   */
+  handleSignature(id, signature, nowMs = Date.now()) {
+    checkMisuse(this.#machine.sign(id, bytes(signature), nowMs));
+  }
+
+  /** The DPoP nonces learnt per origin (`{origin: nonce}`), or null when DPoP is off. */
+  dpopNonces() {
+    const json = this.#machine.dpop_nonces();
+    return json === '' ? null : JSON.parse(json);
+  }
+
   /** The request with this id got no HTTP response: `timeout`, `connect`, `tls`, `io` or `other`. */
   handleTransportError(id, kind = 'other', nowMs = Date.now()) {
     checkMisuse(this.#machine.transport_error(id, String(kind), nowMs));

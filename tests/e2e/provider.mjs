@@ -4,6 +4,8 @@
 // Everything else goes to stderr. Stops on stdin EOF, SIGTERM/SIGINT, or after MAX_LIFETIME s.
 // Env: PORT (0 = free port), DEVICE_TTL (s, 600), DEVICE_INTERVAL (s, unset = no "interval"),
 //      SLOW_DOWN_FIRST=1 (first token poll per device_code gets slow_down), MAX_LIFETIME (s, 300).
+//      DPOP_NONCE=1: every DPoP proof must carry a server nonce (use_dpop_nonce otherwise).
+//      The public client `dpop-cli` must prove possession (dpop_bound_access_tokens, RFC 9449).
 //      CODE_CLIENT_ID + CODE_CLIENT_REDIRECT_URI: also register an authorization-code client with
 //      that one redirect URI and PKCE (S256) required; CODE_CLIENT_SECRET: its secret
 //      (client_secret_basic), unset = a public client (token_endpoint_auth_method none).
@@ -28,6 +30,7 @@ const DEVICE_TTL = num('DEVICE_TTL', 600);
 const DEVICE_INTERVAL = num('DEVICE_INTERVAL', undefined);
 const MAX_LIFETIME = num('MAX_LIFETIME', 300);
 const SLOW_DOWN_FIRST = process.env.SLOW_DOWN_FIRST === '1';
+const DPOP_NONCE = process.env.DPOP_NONCE === '1';
 const CODE_CLIENT_ID = process.env.CODE_CLIENT_ID || undefined;
 const CODE_CLIENT_REDIRECT_URI = process.env.CODE_CLIENT_REDIRECT_URI || undefined;
 const CODE_CLIENT_SECRET = process.env.CODE_CLIENT_SECRET || undefined;
@@ -87,6 +90,7 @@ const provider = new Provider(issuer, {
     client('public-cli', { token_endpoint_auth_method: 'none' }),
     client('basic-cli', { token_endpoint_auth_method: 'client_secret_basic', client_secret: 'basic-secret' }),
     client('post-cli', { token_endpoint_auth_method: 'client_secret_post', client_secret: 'post-secret' }),
+    client('dpop-cli', { token_endpoint_auth_method: 'none', dpop_bound_access_tokens: true }),
     ...codeClients,
   ],
   ...pkce,
@@ -96,6 +100,11 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true },
     introspection: { enabled: true },
     devInteractions: { enabled: true }, // any username/password logs in
+    dPoP: {
+      enabled: true,
+      nonceSecret: Buffer.alloc(32, 7), // stateless nonces; a fixed secret is fine for tests
+      requireNonce: () => DPOP_NONCE,
+    },
   },
   ttl: { DeviceCode: DEVICE_TTL },
   issueRefreshToken: async (ctx, client, code) =>

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds every cargo-fuzz target in fuzz/ (libFuzzer, nightly) so they never rot.
-# It does not fuzz: set FUZZ_SECONDS=N to also run each target N seconds.
+# It does not fuzz: set FUZZ_SECONDS=N to also run each target N seconds (a logged
+# campaign with figures is bench/fuzz/run.sh). The committed inputs are replayed on stable
+# by the rust suite (fuzz/tests/replay.rs).
 # Installs the nightly toolchain and cargo-fuzz when missing; if nightly cannot be
 # installed here, prints "SKIPPED: <reason>" and exits 0.
 set -euo pipefail
@@ -32,8 +34,10 @@ targets=$(cargo +nightly fuzz list)
 echo "built $(echo "$targets" | wc -l) fuzz targets in $((SECONDS - start)) s: $(echo $targets)"
 
 if [ -n "${FUZZ_SECONDS:-}" ]; then
-  [ -d corpus ] || python3 seed_corpus.py
+  # New inputs go to a scratch corpus; fuzz/corpus/<t>/ (committed seeds) is only read.
   for t in $targets; do
-    cargo +nightly fuzz run --dev "$t" -- -max_total_time="$FUZZ_SECONDS" -dict=oauth.dict
+    mkdir -p "target/scratch-corpus/$t"
+    cargo +nightly fuzz run --dev "$t" "target/scratch-corpus/$t" "corpus/$t" -- \
+      -max_total_time="$FUZZ_SECONDS" -dict=oauth.dict
   done
 fi

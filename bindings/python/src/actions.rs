@@ -105,6 +105,15 @@ pub struct AwaitingResponse {
     id: u64,
 }
 
+/// DPoP: sign `input` (UTF-8) with ES256, then `handle_signature(id, signature)`
+/// (raw r||s or DER). Repeats until answered.
+#[pyclass(frozen, get_all, eq, module = "deviceflow")]
+#[derive(PartialEq)]
+pub struct Sign {
+    id: u64,
+    input: String,
+}
+
 /// Finished: `result` is a `TokenSet`, `ServerMetadata` or `Revoked`.
 #[pyclass(frozen, get_all, module = "deviceflow")]
 pub struct Done {
@@ -138,6 +147,7 @@ action_dunders!(SendAction, request);
 action_dunders!(Display, prompt);
 action_dunders!(Wait, until, delay_ms, reason);
 action_dunders!(AwaitingResponse, id);
+action_dunders!(Sign, id, input);
 action_dunders!(Done, result);
 action_dunders!(Failed, error);
 
@@ -173,6 +183,7 @@ pub fn action_to_py<T: ResultToPy>(py: Python<'_>, action: core::Action<T>) -> P
             let request = Py::new(py, HttpRequest(req))?;
             Py::new(py, SendAction { request })?.into_any()
         }
+        core::Action::Sign { id, input } => Py::new(py, Sign { id: id.0, input })?.into_any(),
         core::Action::Display(p) => {
             let prompt = Py::new(py, Prompt::from(p))?;
             Py::new(py, Display { prompt })?.into_any()

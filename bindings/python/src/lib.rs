@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 
 mod actions;
 mod convert;
+mod dpop;
 mod machines;
 mod values;
 
@@ -21,6 +22,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<actions::Display>()?;
     m.add_class::<actions::Wait>()?;
     m.add_class::<actions::AwaitingResponse>()?;
+    m.add_class::<actions::Sign>()?;
     m.add_class::<actions::Done>()?;
     m.add_class::<actions::Failed>()?;
     m.add_class::<actions::HttpRequest>()?;
@@ -28,7 +30,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<values::TokenSet>()?;
     m.add_class::<values::ServerMetadata>()?;
     m.add_class::<values::Revoked>()?;
+    m.add_class::<dpop::SoftwareKey>()?;
     m.add_function(wrap_pyfunction!(values::provider_info, m)?)?;
+    m.add_function(wrap_pyfunction!(dpop::dpop_resource_input, m)?)?;
+    m.add_function(wrap_pyfunction!(dpop::dpop_resource_headers, m)?)?;
     m.add_function(wrap_pyfunction!(panic_for_tests, m)?)?;
     Ok(())
 }

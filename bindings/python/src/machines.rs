@@ -6,11 +6,13 @@ use crate::convert::{
     body_from, catch_unwind, config_error, config_from, headers_from, misuse, now_or_epoch,
     panic_error, AssertUnwindSafe, InternalError,
 };
+use crate::dpop::nonces;
 use crate::values::{Prompt, ServerMetadata};
 use deviceflow as core;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::collections::BTreeMap;
 
 /// A machine class: the shared methods, plus the constructor and extras given.
 macro_rules! machine {
@@ -56,6 +58,13 @@ macro_rules! machine {
                     .map_err(|_| PyValueError::new_err(format!("unknown transport error kind {kind:?}")))?;
                 let now = now_or_epoch(now_ms);
                 self.run(|m| m.handle_transport_error(core::RequestId(id), kind, now).map_err(misuse))
+            }
+
+            /// The DPoP signature for the `Sign` action with this id (raw r||s or DER bytes).
+            #[pyo3(signature = (id, signature, now_ms=None))]
+            fn handle_signature(&mut self, id: u64, signature: &[u8], now_ms: Option<u64>) -> PyResult<()> {
+                let now = now_or_epoch(now_ms);
+                self.run(|m| m.handle_signature(core::RequestId(id), signature, now).map_err(misuse))
             }
 
             /// Stops at once; the next action is `Failed` with a `Cancelled` error.
@@ -136,6 +145,12 @@ machine!(
         fn state(&self) -> &'static str {
             self.inner.state_name()
         }
+
+        /// DPoP: the latest `DPoP-Nonce` per server origin (empty without DPoP).
+        #[getter]
+        fn dpop_nonces(&self) -> BTreeMap<String, String> {
+            nonces(self.inner.dpop())
+        }
     }
 );
 
@@ -170,10 +185,19 @@ machine!(
             kwargs: Option<&Bound<'_, PyDict>>,
         ) -> PyResult<Self> {
             let options: RefreshOptions = config_from(py, config, kwargs)?;
-            let refresh = core::Refresh::new(options.config, now_or_epoch(now_ms))
+            let mut refresh = core::Refresh::new(options.config, now_or_epoch(now_ms))
                 .map_err(config_error)?
                 .with_extra_token_types(options.extra_token_types);
+            if let Some(dpop) = options.dpop {
+                refresh = refresh.with_dpop(dpop).map_err(config_error)?;
+            }
             Ok(Self::wrap(refresh))
+        }
+
+        /// DPoP: the latest `DPoP-Nonce` per server origin (empty without DPoP).
+        #[getter]
+        fn dpop_nonces(&self) -> BTreeMap<String, String> {
+            nonces(self.inner.dpop())
         }
     }
 );
@@ -189,9 +213,19 @@ machine!(
             now_ms: Option<u64>,
             kwargs: Option<&Bound<'_, PyDict>>,
         ) -> PyResult<Self> {
-            let config: core::RevocationConfig = config_from(py, config, kwargs)?;
-            let revocation = core::Revocation::new(config, now_or_epoch(now_ms)).map_err(config_error)?;
+            let options: RevocationOptions = config_from(py, config, kwargs)?;
+            let mut revocation =
+                core::Revocation::new(options.config, now_or_epoch(now_ms)).map_err(config_error)?;
+            if let Some(dpop) = options.dpop {
+                revocation = revocation.with_dpop(dpop).map_err(config_error)?;
+            }
             Ok(Self::wrap(revocation))
+        }
+
+        /// DPoP: the latest `DPoP-Nonce` per server origin (empty without DPoP).
+        #[getter]
+        fn dpop_nonces(&self) -> BTreeMap<String, String> {
+            nonces(self.inner.dpop())
         }
     }
 );
@@ -203,4 +237,16 @@ struct RefreshOptions {
     config: core::RefreshConfig,
     #[serde(default)]
     extra_token_types: Vec<String>,
+    /// DPoP (RFC 9449): `{"jwk": {...}, "entropy": ..., "nonces": {...}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop: Option<core::DpopConfig>,
+}
+
+/// `RevocationConfig` plus `dpop`, which the core takes through a builder.
+#[derive(serde::Deserialize, serde::Serialize)]
+struct RevocationOptions {
+    #[serde(flatten)]
+    config: core::RevocationConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop: Option<core::DpopConfig>,
 }

@@ -5,9 +5,10 @@
 
 use deviceflow::json::{Object, ToJson, Value};
 use deviceflow::{
-    Client, ClientAuth, Config, Param, RefreshConfig, RevocationConfig, Secret, Timing,
-    TokenTypeHint,
+    Client, ClientAuth, Config, DpopConfig, Param, PublicJwk, RefreshConfig, RevocationConfig,
+    Secret, Timing, TokenTypeHint,
 };
+use std::collections::BTreeMap;
 
 fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Object, String> {
     v.as_object()
@@ -107,7 +108,48 @@ pub fn device_flow(v: &Value) -> Result<Config, String> {
         params: params(o)?,
         timing: timing(o)?,
         extra_token_types: extra_token_types(o)?,
+        dpop: dpop(o)?,
     })
+}
+
+/// `dpop`: the core's `DpopConfig` (`jwk` `{kty, crv, x, y}`, `entropy`, `device_request`
+/// default true, `nonces` `{origin: nonce}`); absent or `null` means DPoP off.
+pub fn dpop(o: &Object) -> Result<Option<DpopConfig>, String> {
+    let d = match o.get("dpop") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => object(v, "dpop")?,
+    };
+    let jwk = object(d.get("jwk").ok_or("missing field `dpop.jwk`")?, "dpop.jwk")?;
+    let coord = |key: &str| string(jwk, key).map_err(|e| format!("dpop.jwk: {e}"));
+    let mut key = PublicJwk::p256(coord("x")?, coord("y")?);
+    if let Some(kty) = opt_string(jwk, "kty")? {
+        key.kty = kty;
+    }
+    if let Some(crv) = opt_string(jwk, "crv")? {
+        key.crv = crv;
+    }
+    let mut config = DpopConfig::new(key, string(d, "entropy")?);
+    match d.get("device_request") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => config.device_request = *b,
+        Some(_) => return Err("dpop.device_request must be a boolean".to_owned()),
+    }
+    config.nonces = nonces(d.get("nonces"))?;
+    Ok(Some(config))
+}
+
+/// `{origin: nonce}` (strings), as the core's `Dpop::nonces` hands it out.
+pub fn nonces(v: Option<&Value>) -> Result<BTreeMap<String, String>, String> {
+    let Some(v) = v.filter(|v| !matches!(v, Value::Null)) else {
+        return Ok(BTreeMap::new());
+    };
+    object(v, "dpop.nonces")?
+        .iter()
+        .map(|(k, v)| match v {
+            Value::String(n) => Ok((k.clone(), n.clone())),
+            _ => Err("dpop.nonces values must be strings".to_owned()),
+        })
+        .collect()
 }
 
 /// `extra_token_types`: an array of strings.

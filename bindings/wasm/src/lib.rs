@@ -9,11 +9,12 @@
 //! reader and writer (`deviceflow::json`), not serde: serde_json's generic code was most of
 //! the module.
 
-use deviceflow::json::{self, Fields, ToJson, Value};
+use deviceflow::json::{self, Fields, Object, ToJson, Value};
 use deviceflow::{
-    Action, DeviceFlow, Discovery, Header, HttpResponse, MisuseError, Refresh, RequestId,
+    Action, DeviceFlow, Discovery, Dpop, Header, HttpResponse, MisuseError, Refresh, RequestId,
     Revocation, Timestamp, TransportError,
 };
+use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
 mod config;
@@ -61,6 +62,23 @@ where
     a.to_json()
 }
 
+/// `[name, value, name, value, ...]` from JS as the core's headers.
+fn header_list(headers: Vec<String>) -> Vec<Header> {
+    headers
+        .chunks_exact(2)
+        .map(|h| Header::new(&h[0], &h[1]))
+        .collect()
+}
+
+/// DPoP nonces per origin as a JSON object.
+fn nonces_json(nonces: &BTreeMap<String, String>) -> String {
+    let mut o = Object::new();
+    for (origin, nonce) in nonces {
+        o.insert(origin.clone(), Value::String(nonce.clone()));
+    }
+    Value::Object(o).to_json()
+}
+
 macro_rules! each {
     ($self:ident, $m:ident => $e:expr) => {
         match &mut $self.0 {
@@ -93,15 +111,22 @@ impl Machine {
                 let (issuer, timing) = config::discovery(&v)?;
                 Op::Discovery(Discovery::with_timing(&issuer, timing, now).map_err(text)?)
             }
-            "refresh" => Op::Refresh(
-                Refresh::new(config::refresh(&v)?, now)
+            "refresh" => {
+                let o = v.as_object().ok_or("the configuration must be an object")?;
+                let m = Refresh::new(config::refresh(&v)?, now)
                     .map_err(text)?
-                    .with_extra_token_types(config::extra_token_types(
-                        v.as_object().ok_or("the configuration must be an object")?,
-                    )?),
-            ),
+                    .with_extra_token_types(config::extra_token_types(o)?);
+                Op::Refresh(match config::dpop(o)? {
+                    Some(d) => m.with_dpop(d).map_err(text)?,
+                    None => m,
+                })
+            }
             "revocation" => {
-                Op::Revocation(Revocation::new(config::revocation(&v)?, now).map_err(text)?)
+                let m = Revocation::new(config::revocation(&v)?, now).map_err(text)?;
+                Op::Revocation(match config::dpop(object(&v)?)? {
+                    Some(d) => m.with_dpop(d).map_err(text)?,
+                    None => m,
+                })
             }
             other => return Err(format!("unknown operation \"{other}\"")),
         };
@@ -122,12 +147,25 @@ impl Machine {
         body: &[u8],
         now: f64,
     ) -> String {
-        let headers = headers
-            .chunks_exact(2)
-            .map(|h| Header::new(&h[0], &h[1]))
-            .collect();
-        let response = HttpResponse::new(status, headers, body);
+        let response = HttpResponse::new(status, header_list(headers), body);
         each!(self, m => outcome(m.handle_response(RequestId(id as u64), response, ts(now))))
+    }
+
+    /// The DPoP signature for the `sign` action with this id (ES256: raw `r||s` or DER).
+    /// Returns `""` or a misuse JSON (`invalid_signature`, `unknown_request`, `finished`).
+    pub fn sign(&mut self, id: f64, signature: &[u8], now: f64) -> String {
+        each!(self, m => outcome(m.handle_signature(RequestId(id as u64), signature, ts(now))))
+    }
+
+    /// The DPoP nonces learnt per origin as a JSON object, or `""` when DPoP is off.
+    pub fn dpop_nonces(&self) -> String {
+        let dpop = match &self.0 {
+            Op::Flow(m) => m.dpop(),
+            Op::Discovery(m) => m.dpop(),
+            Op::Refresh(m) => m.dpop(),
+            Op::Revocation(m) => m.dpop(),
+        };
+        dpop.map(|d| nonces_json(d.nonces())).unwrap_or_default()
     }
 
     /// `kind`: `timeout` | `connect` | `tls` | `io` | anything else means `other`.
@@ -152,6 +190,70 @@ impl Machine {
             Op::Flow(m) => m.prompt().map(ToJson::to_json).unwrap_or_default(),
             _ => String::new(),
         }
+    }
+}
+
+fn object(v: &Value) -> Result<&Object, String> {
+    v.as_object()
+        .ok_or_else(|| "the configuration must be an object".to_owned())
+}
+
+/// DPoP proofs for resource requests (the core's `Dpop`): `input` gives the signing input
+/// (with `ath` and the origin's nonce), the host signs it, `headers` joins both into
+/// `Authorization: DPoP <token>` and `DPoP: <proof>`; `respond` learns a resource server's
+/// `DPoP-Nonce` and says whether to retry.
+#[wasm_bindgen]
+pub struct DpopProofs(Dpop);
+
+#[wasm_bindgen]
+impl DpopProofs {
+    /// `config`: `{"jwk": {...}, "entropy": "...", "nonces": {...}}` (the `dpop` config).
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: &str) -> Result<DpopProofs, JsError> {
+        let build = || -> Result<Dpop, String> {
+            let mut wrapper = Object::new();
+            wrapper.insert("dpop", json::parse(config)?);
+            let d = config::dpop(&wrapper)?.ok_or("dpop: a configuration is required")?;
+            Dpop::new(d).map_err(|e| e.to_string())
+        };
+        build().map(DpopProofs).map_err(|e| JsError::new(&e))
+    }
+
+    /// The JWS signing input of a proof for this request, `ath` from the token.
+    pub fn input(&mut self, method: &str, url: &str, access_token: &str, now: f64) -> String {
+        self.0.resource_input(method, url, access_token, ts(now))
+    }
+
+    /// The two headers as JSON `[{name, value}]`, or a misuse JSON (`invalid_signature`)
+    /// under `{"misuse": ...}`.
+    pub fn headers(input: &str, signature: &[u8], access_token: &str) -> String {
+        match Dpop::resource_headers(input, signature, access_token) {
+            Ok(headers) => Value::Array(
+                headers
+                    .iter()
+                    .map(|h| {
+                        let mut o = Object::new();
+                        o.insert("name", Value::String(h.name.clone()));
+                        o.insert("value", Value::String(h.value.clone()));
+                        Value::Object(o)
+                    })
+                    .collect(),
+            )
+            .to_json(),
+            Err(e) => format!(r#"{{"misuse":{}}}"#, outcome(Err(e))),
+        }
+    }
+
+    /// Records the response's `DPoP-Nonce` for the URL's origin; true when the response is a
+    /// `use_dpop_nonce` challenge (401 `WWW-Authenticate: DPoP`, or a 400 token error).
+    pub fn respond(&mut self, url: &str, status: u16, headers: Vec<String>, body: &[u8]) -> bool {
+        self.0
+            .handle_response(url, &HttpResponse::new(status, header_list(headers), body))
+    }
+
+    /// The nonces known per origin, as a JSON object.
+    pub fn nonces(&self) -> String {
+        nonces_json(self.0.nonces())
     }
 }
 

@@ -21,11 +21,12 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>deviceflow</title>
   window.loaded = true;
 </script>`;
 
-let op, site, browser, page;
+let op, nonceOp, site, browser, page;
 const problems = [];
 
 before(async () => {
   op = await startProvider({ DEVICE_INTERVAL: '1' });
+  nonceOp = await startProvider({ DEVICE_INTERVAL: '1', DPOP_NONCE: '1' });
   site = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
     if (path === '/favicon.ico') return res.writeHead(204).end();
@@ -62,6 +63,7 @@ after(async () => {
   site?.closeAllConnections();
   site?.close();
   await op?.stop();
+  await nonceOp?.stop();
 });
 
 /** Starts login() in the page; resolves the user code it shows and a getter for the outcome. */
@@ -118,6 +120,41 @@ test('AbortController in the browser cancels mid-wait', async () => {
   assert.equal(outcome.name, 'CancelledError');
   assert.equal(outcome.cause, 'Error: closed');
 });
+
+// DPoP (RFC 9449) with a WebCrypto key the page cannot export: login as `dpop-cli`, then the
+// helper's headers at userinfo (cross-origin: the provider answers the preflight for DPoP).
+for (const withNonce of [false, true]) {
+  test(`DPoP login in the browser with a non-extractable key${withNonce ? ' (DPOP_NONCE=1)' : ''}`, async () => {
+    const issuer = withNonce ? nonceOp.issuer : op.issuer;
+    await page.evaluate((issuer) => {
+      const { login, generateDpopKey, dpopFetch, dpopHeaders } = window.deviceflow;
+      window.code = null;
+      window.outcome = (async () => {
+        const key = await generateDpopKey();
+        const dpop = { key };
+        const tokens = await login({ issuer, clientId: 'dpop-cli', scope: 'openid', dpop, onCode: (p) => { window.code = p.user_code; } });
+        const me = await dpopFetch(`${issuer}/me`, { accessToken: tokens.access_token, key });
+        const headers = await dpopHeaders({ url: `${issuer}/me`, accessToken: tokens.access_token, key, nonce: me.dpopNonce ?? undefined });
+        const direct = await fetch(`${issuer}/me`, { headers });
+        const bearer = await fetch(`${issuer}/me`, { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+        return {
+          extractable: key.privateKey.extractable, tokenType: tokens.token_type, nonces: Object.keys(dpop.nonces),
+          me: me.status, sub: (await me.json()).sub, direct: direct.status, bearer: bearer.status,
+        };
+      })().catch((e) => ({ error: `${e.name} ${e.code}: ${e.message}` }));
+    }, issuer);
+    await page.waitForFunction(() => window.code !== null, null, { timeout: 15_000 });
+    const code = await page.evaluate(() => window.code);
+    assert.deepEqual(await approve({ issuer, userCode: code }), { ok: true, action: 'approved' });
+    const outcome = await page.evaluate(() => window.outcome);
+    assert.equal(outcome.error, undefined, outcome.error);
+    assert.equal(outcome.extractable, false, 'the private key cannot leave WebCrypto');
+    assert.equal(outcome.tokenType, 'DPoP');
+    assert.deepEqual(outcome.nonces, [issuer], 'the provider sends DPoP-Nonce even when not required');
+    assert.deepEqual([outcome.me, outcome.sub, outcome.direct], [200, 'alice', 200]);
+    assert.ok(outcome.bearer === 400 || outcome.bearer === 401, `Bearer: ${outcome.bearer}`);
+  });
+}
 
 test('no script errors in the page', () => {
   assert.deepEqual(problems, []);

@@ -1,5 +1,6 @@
-// Replays every tests/vectors/*.json (the cross-language source of truth, format in
-// tests/vectors/README.md) through the package's low-level API, via both Node entry points.
+// Replays every tests/vectors/*.json and tests/vectors/dpop/*.json (the cross-language source
+// of truth, format in tests/vectors/README.md and dpop/README.md) through the package's
+// low-level API, via both Node entry points.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,7 +10,10 @@ import * as esm from '../../../pkg/node.mjs';
 
 const cjs = createRequire(import.meta.url)('../../../pkg/node.cjs');
 const dir = fileURLToPath(new URL('../../../tests/vectors/', import.meta.url));
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = [
+  ...readdirSync(dir).filter((f) => f.endsWith('.json')).sort(),
+  ...readdirSync(`${dir}dpop/`).filter((f) => f.endsWith('.json')).sort().map((f) => `dpop/${f}`),
+];
 
 const OPERATIONS = { device_flow: 'DeviceFlow', discovery: 'Discovery', refresh: 'Refresh', revocation: 'Revocation' };
 
@@ -102,11 +106,13 @@ function replay(api, vector) {
   }
   const op = new Cls(vector.config, start);
   let lastId = null;
+  let lastSignId = null;
   vector.steps.forEach((step, i) => {
     try {
       if ('poll' in step) {
         const action = actionJson(op.pollAction(step.poll));
         if (action.type === 'send') lastId = action.id;
+        if (action.type === 'sign') lastSignId = action.id;
         try {
           subset(step.expect, action, 'action');
         } catch (e) {
@@ -119,6 +125,10 @@ function replay(api, vector) {
       } else if ('transport_error' in step) {
         const t = step.transport_error;
         checkMisuse(api, step, () => op.handleTransportError(t.id ?? lastId, t.kind, t.now));
+      } else if ('sign' in step) {
+        const s = step.sign;
+        const signature = new Uint8Array(Buffer.from(s.raw_hex ?? s.der_hex, 'hex'));
+        checkMisuse(api, step, () => op.handleSignature(s.id ?? lastSignId, signature, s.now));
       } else if ('cancel' in step) {
         checkMisuse(api, step, () => op.cancel(step.cancel));
       } else {
@@ -134,6 +144,7 @@ function replay(api, vector) {
 
 test('the vectors folder is not empty', () => {
   assert.ok(files.length > 0, `no vectors in ${dir}`);
+  assert.ok(files.some((f) => f.startsWith('dpop/')), 'the DPoP vectors are replayed too');
 });
 
 for (const [entry, api] of [['import', esm], ['require', cjs]]) {

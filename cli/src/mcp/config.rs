@@ -257,6 +257,7 @@ impl Target {
             no_qr: true,
             open: false,
             no_open: true,
+            dpop: false,
         };
         if let Some(m) = &args.client_auth {
             if !matches!(m.as_str(), "basic" | "post" | "none") {

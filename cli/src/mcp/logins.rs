@@ -20,7 +20,7 @@ pub struct Shown {
     pub user_code: String,
     /// The host of the verification page: the person should check it before signing in.
     pub verification_host: String,
-    /// Whether that host belongs to the configured server (client rule C-4).
+    /// Whether that host belongs to the configured server (`human::host_is_expected`).
     pub host_matches_server: bool,
     /// Unix seconds.
     pub expires_at: u64,

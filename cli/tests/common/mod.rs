@@ -13,7 +13,22 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// `None` (with a message) when node or tests/node_modules is missing: the e2e tests skip.
+/// A test that cannot run says so, never passes quietly: `SKIPPED: <why>` goes to the real
+/// stderr (written past the test harness's capture, so `cargo test` shows it and tests/run.sh
+/// lists the rust suite as skipped), and with `CI=true` the test fails instead (in CI a missing
+/// tool is a broken setup, not a pass). Call it, then `return`.
+pub fn skip(why: &str) {
+    use std::io::Write as _;
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("SKIPPED: {why} (CI=true: a test that cannot run fails; run tests/setup.sh)");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {why} (run tests/setup.sh; with CI=true this fails)"
+    );
+}
+
+/// False (after [`skip`]) when node or tests/node_modules is missing: the e2e tests skip.
 pub fn node_ready() -> bool {
     let node = Command::new("node")
         .arg("--version")
@@ -21,11 +36,9 @@ pub fn node_ready() -> bool {
         .is_ok_and(|o| o.status.success());
     let modules = repo().join("tests/node_modules/oidc-provider").is_dir();
     if !node || !modules {
-        // Written to the real stderr (not the harness's captured one) so the skip is seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: end-to-end CLI tests need `node` and `npm ci --prefix tests` (node: {node}, tests/node_modules: {modules})"
-        );
+        skip(&format!(
+            "end-to-end CLI tests need `node` and `npm ci --prefix tests` (node: {node}, tests/node_modules: {modules})"
+        ));
     }
     node && modules
 }
@@ -37,10 +50,7 @@ pub fn node_available() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: the hostile-server suite needs `node` on PATH"
-        );
+        skip("the hostile-server suite needs `node` on PATH");
     }
     ok
 }

@@ -234,15 +234,3 @@ impl CheckingServer {
             .collect()
     }
 }
-
-/// SKIPPED on the real stderr (the harness captures the other), or a failure when `CI=true`:
-/// in CI a missing tool is a broken setup, not a reason to pass.
-pub fn skip(why: &str) {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true and this test cannot run: {why}");
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n*** SKIPPED: {why} ***\n(run tests/setup.sh; with CI=true this fails)\n"
-    );
-}

@@ -179,6 +179,9 @@ impl<T: JsonFields> ToJson for Action<T> {
                 f.str("type", "send");
                 req.write_fields(&mut f);
             }
+            Action::Sign { id, input } => {
+                f.str("type", "sign").u64("id", id.0).str("input", input);
+            }
             Action::Display(prompt) => {
                 f.str("type", "display");
                 prompt.write_fields(&mut f);

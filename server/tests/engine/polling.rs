@@ -1,4 +1,6 @@
-//! Token polling (RFC 8628 §3.5) with the precedence and fairness rules of the research note.
+//! Token polling (RFC 8628 §3.5) with the engine's precedence rules (expiry comes first;
+//! an early poll after approval still gets the tokens) and fairness rules (an on-time client is
+//! never told to slow down), as the tests below pin them.
 
 use deviceflow_server::engine::poll_timing::{is_early, tolerance_ms};
 use deviceflow_server::engine::{DeviceStatus, Store, TokenState, DEVICE_CODE_GRANT};

@@ -26,14 +26,24 @@ pub fn server(what: &str) -> Option<String> {
 }
 
 pub fn skipped(what: &str) {
-    let msg = format!(
-        "SKIPPED: {what}: needs PostgreSQL; set {VAR}=postgres://… (tests/with-postgres.sh \
+    skip(&format!(
+        "{what}: needs PostgreSQL; set {VAR}=postgres://… (tests/with-postgres.sh \
          starts a throwaway server and sets it)"
-    );
-    let _ = writeln!(std::io::stderr(), "{msg}");
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg}; CI=true, so a test that cannot run fails");
+    ));
+}
+
+/// A test that cannot run says so, never passes quietly: `SKIPPED: <why>` goes to the real
+/// stderr (written past the test harness's capture, so `cargo test` shows it and tests/run.sh
+/// lists the rust suite as skipped), and with `CI=true` the test fails instead (in CI a missing
+/// service is a broken setup, not a pass). Call it, then `return`.
+pub fn skip(why: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("SKIPPED: {why} (CI=true: a test that cannot run fails)");
     }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {why} (with CI=true this fails)"
+    );
 }
 
 /// A fresh schema on the test server; dropped (with everything in it) when this is.

@@ -39,6 +39,8 @@ from ._native import (
     Revoked,
     Send,
     ServerMetadata,
+    Sign,
+    SoftwareKey,
     TokenSet,
     Wait,
     __version__,
@@ -46,6 +48,7 @@ from ._native import (
 )
 from .api import discover, login, poll_device_token, refresh, request_device_code, revoke
 from .authorization import DeviceAuthorization
+from .dpop import Signer, dpop_headers
 from .errors import (
     AccessDenied,
     Cancelled,
@@ -107,7 +110,7 @@ def __dir__() -> List[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 #: What ``poll_action`` returns.
-Action = Union[Send, Display, Wait, AwaitingResponse, Done, Failed]
+Action = Union[Send, Sign, Display, Wait, AwaitingResponse, Done, Failed]
 
 __all__ = [
     # high level
@@ -119,7 +122,9 @@ __all__ = [
     "TokenSet", "Prompt", "ServerMetadata", "Revoked", "HttpRequest", "provider_info",
     # sans-IO machines and their actions
     "DeviceFlow", "Discovery", "Refresh", "Revocation",
-    "Action", "Send", "Display", "Wait", "AwaitingResponse", "Done", "Failed",
+    "Action", "Send", "Sign", "Display", "Wait", "AwaitingResponse", "Done", "Failed",
+    # DPoP (RFC 9449)
+    "Signer", "SoftwareKey", "dpop_headers",
     # transports
     "Transport", "AsyncTransport", "Response", "TransportError", "UrllibTransport",
     "DEFAULT_TIMEOUT",

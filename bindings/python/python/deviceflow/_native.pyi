@@ -16,10 +16,14 @@ __all__ = [
     "Revoked",
     "Send",
     "ServerMetadata",
+    "Sign",
+    "SoftwareKey",
     "TokenSet",
     "Wait",
     "__version__",
     "_panic_for_tests",
+    "dpop_resource_headers",
+    "dpop_resource_input",
     "provider_info",
 ]
 
@@ -149,6 +153,15 @@ class AwaitingResponse:
     def id(self) -> int: ...
 
 @final
+class Sign:
+    """DPoP: sign ``input`` (UTF-8) with ES256, then ``handle_signature(id, sig)``."""
+    __match_args__ = ("id", "input")
+    @property
+    def id(self) -> int: ...
+    @property
+    def input(self) -> str: ...
+
+@final
 class Done:
     __match_args__ = ("result",)
     @property
@@ -160,12 +173,14 @@ class Failed:
     @property
     def error(self) -> Any: ...  # deviceflow.errors.DeviceFlowError
 
-_Action = Union[Send, Display, Wait, AwaitingResponse, Done, Failed]
+_Action = Union[Send, Sign, Display, Wait, AwaitingResponse, Done, Failed]
 
 class _Machine:
     def poll_action(self, now_ms: Optional[int] = None) -> _Action: ...
     def handle_response(self, id: int, status: int, headers: _Headers, body: _Body,
                         now_ms: Optional[int] = None) -> None: ...
+    def handle_signature(self, id: int, signature: bytes,
+                         now_ms: Optional[int] = None) -> None: ...
     def handle_transport_error(self, id: int, kind: _TransportErrorKind,
                                now_ms: Optional[int] = None) -> None: ...
     def cancel(self, now_ms: Optional[int] = None) -> None: ...
@@ -186,6 +201,8 @@ class DeviceFlow(_Machine):
     def token_endpoint(self) -> Optional[str]: ...
     @property
     def state(self) -> str: ...
+    @property
+    def dpop_nonces(self) -> dict[str, str]: ...
 
 @final
 class Discovery(_Machine):
@@ -194,15 +211,38 @@ class Discovery(_Machine):
 
 @final
 class Refresh(_Machine):
-    """Config keys: client fields, token_endpoint, refresh_token, scope, timing."""
+    """Config keys: client fields, token_endpoint, refresh_token, scope, timing, dpop."""
     def __new__(cls, config: Optional[Mapping[str, Any]] = None, /, *,
                  now_ms: Optional[int] = None, **kwargs: Any) -> Refresh: ...
+    @property
+    def dpop_nonces(self) -> dict[str, str]: ...
 
 @final
 class Revocation(_Machine):
-    """Config keys: client fields, revocation_endpoint, token, token_type_hint, timing."""
+    """Config keys: client fields, revocation_endpoint, token, token_type_hint, timing, dpop."""
     def __new__(cls, config: Optional[Mapping[str, Any]] = None, /, *,
                  now_ms: Optional[int] = None, **kwargs: Any) -> Revocation: ...
+    @property
+    def dpop_nonces(self) -> dict[str, str]: ...
+
+@final
+class SoftwareKey:
+    """An ES256 (P-256) key in memory; repr shows only the thumbprint."""
+    def __new__(cls, secret: bytes) -> SoftwareKey: ...
+    @staticmethod
+    def generate() -> SoftwareKey: ...
+    @staticmethod
+    def from_secret(secret: str) -> SoftwareKey: ...
+    def secret(self) -> str: ...
+    def public_jwk(self) -> dict[str, str]: ...
+    @property
+    def thumbprint(self) -> str: ...
+    def sign(self, data: bytes) -> bytes: ...
+
+def dpop_resource_input(config: Mapping[str, Any], method: str, url: str, access_token: str,
+                        now_ms: Optional[int] = None) -> str: ...
+def dpop_resource_headers(input: str, signature: bytes,
+                          access_token: str) -> list[Tuple[str, str]]: ...
 
 def provider_info(name: str, tenant_or_url: Optional[str] = None) -> dict[str, Any]: ...
 def _panic_for_tests(message: str) -> None: ...

@@ -139,7 +139,8 @@ else:
 @dataclass
 class Record:
     """One profile file: the ``profile`` object and its secrets (``{"tokens": {...},
-    "client_secret": ...}``, from the file or the keyring; None when gone)."""
+    "client_secret": ..., "dpop_key": ...}``, from the file or the keyring; None when
+    gone). ``dpop_key`` (optional): base64url of the DPoP key's 32-byte scalar."""
 
     profile: Dict[str, Any]
     secrets: Optional[Dict[str, Any]]
@@ -243,6 +244,8 @@ class Store:
         if tokens["extra"] is None:
             tokens["extra"] = {}
         canonical_secrets = {"tokens": tokens, "client_secret": secrets.get("client_secret")}
+        if secrets.get("dpop_key") is not None:  # login --dpop: the key the tokens are bound to
+            canonical_secrets["dpop_key"] = secrets["dpop_key"]
         in_file: Optional[Dict[str, Any]]
         if profile["store"] == "keyring":
             keyring_store.set(name, json.dumps(canonical_secrets, separators=(",", ":")))

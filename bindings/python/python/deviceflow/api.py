@@ -14,6 +14,7 @@ from ._native import DeviceFlow, Discovery, Refresh, Revocation, ServerMetadata,
 from .authorization import DeviceAuthorization
 from .clock import Clock
 from .config import Params, flow_config
+from .dpop import Signer, dpop_config
 from .driver import OnPrompt, drive
 from .endpoints import from_metadata, need_endpoint, refresh_config, revocation_config
 from .prompt import print_prompt
@@ -43,6 +44,7 @@ def request_device_code(
     provider: Optional[str] = None,
     tenant: Optional[str] = None,
     extra_token_types: Optional[Sequence[str]] = None,
+    dpop: Optional[Signer] = None,
     timing: Optional[Timing] = None,
     transport: Optional[Transport] = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -56,10 +58,12 @@ def request_device_code(
                          client_auth=client_auth, params=params, timing=timing,
                          provider=provider, tenant=tenant,
                          extra_token_types=extra_token_types)
+    if dpop is not None:
+        config["dpop"] = dpop_config(dpop)
     flow = DeviceFlow(config, now_ms=clock.now())
     transport = transport or default_transport()
-    prompt = drive(flow, transport, clock, timeout, stop_at_prompt=True)
-    return DeviceAuthorization(flow, prompt, transport, clock, timeout)
+    prompt = drive(flow, transport, clock, timeout, stop_at_prompt=True, signer=dpop)
+    return DeviceAuthorization(flow, prompt, transport, clock, timeout, signer=dpop)
 
 
 def poll_device_token(auth: DeviceAuthorization, *,
@@ -67,7 +71,7 @@ def poll_device_token(auth: DeviceAuthorization, *,
     """Polls until the user approves (RFC 8628 §3.4, §3.5). Raises AccessDenied,
     ExpiredToken, ... or Cancelled when ``cancel_event`` is set."""
     return cast(TokenSet, drive(auth.flow, auth.transport, auth.clock, auth.timeout,
-                                cancel_event=cancel_event))
+                                cancel_event=cancel_event, signer=auth.signer))
 
 
 def login(
@@ -85,19 +89,23 @@ def login(
     extra_token_types: Optional[Sequence[str]] = None,
     on_code: OnPrompt = print_prompt,
     cancel_event: Optional[threading.Event] = None,
+    dpop: Optional[Signer] = None,
     timing: Optional[Timing] = None,
     transport: Optional[Transport] = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> TokenSet:
     """The whole device flow: ``on_code(prompt)`` is called once with the user
     code and verification URI (default: printed to stderr), then this blocks
-    until the user approves, denies, or the code expires."""
+    until the user approves, denies, or the code expires. ``dpop``: a
+    ``deviceflow.Signer`` (e.g. ``SoftwareKey.generate()``) every request proves
+    possession of; the server then binds the tokens to it (RFC 9449, see
+    ``deviceflow.dpop``). Refresh and revoke them with the same ``dpop=``."""
     auth = request_device_code(
         client_id=client_id, issuer=issuer,
         device_authorization_endpoint=device_authorization_endpoint,
         token_endpoint=token_endpoint, scope=scope, client_secret=client_secret,
         client_auth=client_auth, params=params, provider=provider, tenant=tenant,
-        extra_token_types=extra_token_types, timing=timing, transport=transport,
+        extra_token_types=extra_token_types, dpop=dpop, timing=timing, transport=transport,
         timeout=timeout)
     try:
         on_code(auth.prompt)
@@ -117,6 +125,7 @@ def refresh(
     client_auth: Optional[str] = None,
     scope: Optional[str] = None,
     extra_token_types: Optional[Sequence[str]] = None,
+    dpop: Optional[Signer] = None,
     timing: Optional[Timing] = None,
     transport: Optional[Transport] = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -131,8 +140,11 @@ def refresh(
     config = refresh_config(token, token_endpoint, client_id=client_id,  # type: ignore[arg-type]
                             client_secret=client_secret, client_auth=client_auth, scope=scope,
                             timing=timing, extra_token_types=extra_token_types)
+    if dpop is not None:
+        config["dpop"] = dpop_config(dpop)
     clock = Clock()
-    return cast(TokenSet, drive(Refresh(config, now_ms=clock.now()), transport, clock, timeout))
+    return cast(TokenSet, drive(Refresh(config, now_ms=clock.now()), transport, clock, timeout,
+                                signer=dpop))
 
 
 def revoke(
@@ -144,6 +156,7 @@ def revoke(
     token_type_hint: Optional[str] = None,
     client_secret: Optional[str] = None,
     client_auth: Optional[str] = None,
+    dpop: Optional[Signer] = None,
     timing: Optional[Timing] = None,
     transport: Optional[Transport] = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -158,5 +171,7 @@ def revoke(
                                client_id=client_id, client_secret=client_secret,
                                client_auth=client_auth, token_type_hint=token_type_hint,
                                timing=timing)
+    if dpop is not None:
+        config["dpop"] = dpop_config(dpop)
     clock = Clock()
-    drive(Revocation(config, now_ms=clock.now()), transport, clock, timeout)
+    drive(Revocation(config, now_ms=clock.now()), transport, clock, timeout, signer=dpop)

@@ -15,6 +15,7 @@ from .async_driver import AnyTransport, drive
 from .authorization import DeviceAuthorization
 from .clock import Clock
 from .config import Params, flow_config
+from .dpop import Signer, dpop_config
 from .endpoints import from_metadata, need_endpoint, refresh_config, revocation_config
 from .prompt import print_prompt
 from .transport import DEFAULT_TIMEOUT, default_transport
@@ -43,6 +44,7 @@ async def async_request_device_code(
     provider: Optional[str] = None,
     tenant: Optional[str] = None,
     extra_token_types: Optional[Sequence[str]] = None,
+    dpop: Optional[Signer] = None,
     timing: Optional[Timing] = None,
     transport: Optional[AnyTransport] = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -54,14 +56,17 @@ async def async_request_device_code(
                          client_auth=client_auth, params=params, timing=timing,
                          provider=provider, tenant=tenant,
                          extra_token_types=extra_token_types)
+    if dpop is not None:
+        config["dpop"] = dpop_config(dpop)
     flow = DeviceFlow(config, now_ms=clock.now())
     transport = transport or default_transport()
-    prompt = await drive(flow, transport, clock, timeout, stop_at_prompt=True)
-    return DeviceAuthorization(flow, prompt, transport, clock, timeout)
+    prompt = await drive(flow, transport, clock, timeout, stop_at_prompt=True, signer=dpop)
+    return DeviceAuthorization(flow, prompt, transport, clock, timeout, signer=dpop)
 
 
 async def async_poll_device_token(auth: DeviceAuthorization) -> TokenSet:
-    return cast(TokenSet, await drive(auth.flow, auth.transport, auth.clock, auth.timeout))
+    return cast(TokenSet, await drive(auth.flow, auth.transport, auth.clock, auth.timeout,
+                                      signer=auth.signer))
 
 
 async def async_login(
@@ -78,6 +83,7 @@ async def async_login(
     tenant: Optional[str] = None,
     extra_token_types: Optional[Sequence[str]] = None,
     on_code: OnCode = print_prompt,
+    dpop: Optional[Signer] = None,
     timing: Optional[Timing] = None,
     transport: Optional[AnyTransport] = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -88,7 +94,7 @@ async def async_login(
         device_authorization_endpoint=device_authorization_endpoint,
         token_endpoint=token_endpoint, scope=scope, client_secret=client_secret,
         client_auth=client_auth, params=params, provider=provider, tenant=tenant,
-        extra_token_types=extra_token_types, timing=timing, transport=transport,
+        extra_token_types=extra_token_types, dpop=dpop, timing=timing, transport=transport,
         timeout=timeout)
     try:
         shown = on_code(auth.prompt)
@@ -110,6 +116,7 @@ async def async_refresh(
     client_auth: Optional[str] = None,
     scope: Optional[str] = None,
     extra_token_types: Optional[Sequence[str]] = None,
+    dpop: Optional[Signer] = None,
     timing: Optional[Timing] = None,
     transport: Optional[AnyTransport] = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -122,9 +129,11 @@ async def async_refresh(
     config = refresh_config(token, token_endpoint, client_id=client_id,  # type: ignore[arg-type]
                             client_secret=client_secret, client_auth=client_auth, scope=scope,
                             timing=timing, extra_token_types=extra_token_types)
+    if dpop is not None:
+        config["dpop"] = dpop_config(dpop)
     clock = Clock()
     return cast(TokenSet, await drive(Refresh(config, now_ms=clock.now()), transport, clock,
-                                      timeout))
+                                      timeout, signer=dpop))
 
 
 async def async_revoke(
@@ -136,6 +145,7 @@ async def async_revoke(
     token_type_hint: Optional[str] = None,
     client_secret: Optional[str] = None,
     client_auth: Optional[str] = None,
+    dpop: Optional[Signer] = None,
     timing: Optional[Timing] = None,
     transport: Optional[AnyTransport] = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -149,5 +159,7 @@ async def async_revoke(
                                client_id=client_id, client_secret=client_secret,
                                client_auth=client_auth, token_type_hint=token_type_hint,
                                timing=timing)
+    if dpop is not None:
+        config["dpop"] = dpop_config(dpop)
     clock = Clock()
-    await drive(Revocation(config, now_ms=clock.now()), transport, clock, timeout)
+    await drive(Revocation(config, now_ms=clock.now()), transport, clock, timeout, signer=dpop)

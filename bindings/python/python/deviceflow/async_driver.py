@@ -10,7 +10,7 @@ import inspect
 import threading
 from typing import Any, Awaitable, Callable, Optional, Union, cast
 
-from ._native import AwaitingResponse, Display, Done, Failed, Send, Wait
+from ._native import AwaitingResponse, Display, Done, Failed, Send, Sign, Wait
 from .clock import Clock
 from .driver import OnPrompt
 from .transport import AsyncTransport, Response, Transport, TransportError, error_kind
@@ -85,14 +85,23 @@ async def drive(
     *,
     on_prompt: Optional[OnPrompt] = None,
     stop_at_prompt: bool = False,
+    signer: Any = None,
 ) -> Any:
-    """Like :func:`deviceflow.driver.drive`; ``on_prompt`` may be a coroutine function."""
+    """Like :func:`deviceflow.driver.drive`; ``on_prompt`` and the ``signer``'s
+    ``sign`` may be coroutine functions (an async keystore)."""
     try:
         while True:
             action = machine.poll_action(clock.now())
             kind = type(action)
             if kind is Send:
                 await send(machine, transport, action, clock, timeout)
+            elif kind is Sign:
+                if signer is None:
+                    raise RuntimeError("deviceflow: DPoP is on but no signer was given (pass dpop=)")
+                signature = signer.sign(action.input.encode())
+                if inspect.isawaitable(signature):
+                    signature = await signature
+                machine.handle_signature(action.id, bytes(signature), clock.now())
             elif kind is Wait:
                 await asyncio.sleep(action.delay_ms / 1000)
             elif kind is Display:

@@ -18,8 +18,9 @@ class DeviceAuthorization:
     """
 
     def __init__(self, flow: DeviceFlow, prompt: Prompt, transport: Any, clock: Clock,
-                 timeout: float) -> None:
+                 timeout: float, signer: Any = None) -> None:
         self.flow = flow
+        self.signer = signer  #: the DPoP key (``dpop=``) the polls prove possession of
         self.prompt = prompt
         self.transport = transport
         self.clock = clock

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from ._native import AwaitingResponse, Display, Done, Failed, Prompt, Send, Wait
+from ._native import AwaitingResponse, Display, Done, Failed, Prompt, Send, Sign, Wait
 from .clock import Clock
 from .transport import Transport, TransportError, error_kind
 
@@ -38,12 +38,14 @@ def drive(
     on_prompt: Optional[OnPrompt] = None,
     stop_at_prompt: bool = False,
     cancel_event: Optional[threading.Event] = None,
+    signer: Any = None,
 ) -> Any:
     """Runs ``machine`` to its result (or, with ``stop_at_prompt``, to its prompt).
 
     Raises the ``DeviceFlowError`` of a ``Failed`` action. Any exception on the
     way (``KeyboardInterrupt``, a callback's error) cancels the machine first.
     ``cancel_event`` (a ``threading.Event``) cancels from another thread.
+    ``signer`` (a ``deviceflow.Signer``) answers ``Sign`` when DPoP is on.
     """
     try:
         while True:
@@ -53,6 +55,8 @@ def drive(
             kind = type(action)
             if kind is Send:
                 send(machine, transport, action, clock, timeout)
+            elif kind is Sign:
+                machine.handle_signature(action.id, sign(signer, action.input), clock.now())
             elif kind is Wait:
                 pause(action.delay_ms / 1000, cancel_event)
             elif kind is Display:
@@ -70,6 +74,17 @@ def drive(
         if not machine.is_finished:
             machine.cancel(clock.now())
         raise
+
+
+def sign(signer: Any, signing_input: str) -> bytes:
+    """The signer's ES256 signature of a proof's signing input (raw or DER bytes)."""
+    if signer is None:
+        raise RuntimeError("deviceflow: DPoP is on but no signer was given (pass dpop=)")
+    signature = signer.sign(signing_input.encode())
+    if not isinstance(signature, (bytes, bytearray, memoryview)):
+        raise TypeError("the DPoP signer's sign() must return bytes in the blocking API "
+                        "(an async signer works with the async_ functions)")
+    return bytes(signature)
 
 
 def pause(seconds: float, cancel_event: Optional[threading.Event]) -> None:

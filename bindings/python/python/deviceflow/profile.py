@@ -30,6 +30,7 @@ from ._profile_errors import KeyringUnavailable, NotLoggedIn, ProfileError, Unkn
 from ._profile_store import FORMAT_VERSION, TOKEN_FIELDS, Lock, Record, Store, check_name
 from .api import discover, login, refresh, revoke
 from .config import Params, flow_config
+from .dpop import SoftwareKey, dpop_headers
 from .errors import ConfigError, DeviceFlowError, Unsupported
 from .prompt import print_prompt
 from .transport import DEFAULT_TIMEOUT
@@ -166,12 +167,23 @@ class Profile:
         return {"client_id": p["client_id"], "client_secret": secret,
                 "client_auth": p["client_auth"]}
 
+    def _key_of(self, record: Record) -> Optional[SoftwareKey]:
+        """The DPoP key the tokens are bound to (``login(dpop=True)``, ``login --dpop``)."""
+        secret = (record.secrets or {}).get("dpop_key")
+        if secret is None:
+            return None
+        try:
+            return SoftwareKey.from_secret(str(secret))
+        except ConfigError as e:
+            raise ProfileError(f'the DPoP key of profile "{self.name}" is damaged ({e}); '
+                               "log in again") from None
+
     def _refresh_args(self, record: Record, tokens: TokenSet) -> Dict[str, Any]:
         if tokens.refresh_token is None:
             raise NotLoggedIn("the access token expired and the server gave no refresh token; "
                               "log in again")
         return dict(self._client(record), token_endpoint=record.profile["token_endpoint"],
-                    timing=self.timing, timeout=self.timeout)
+                    dpop=self._key_of(record), timing=self.timing, timeout=self.timeout)
 
     def _store_refreshed(self, record: Record, old: TokenSet, new: TokenSet) -> TokenSet:
         """Saves the whole answer; a response need not repeat the ID token or scope."""
@@ -194,12 +206,31 @@ class Profile:
     def fresh_tokens(self, min_valid_s: int = 60) -> TokenSet:
         """Tokens whose access token is valid ``min_valid_s`` seconds more (or has no
         known expiry), refreshed under the profile's lock when needed."""
-        def work(record: Record) -> TokenSet:
-            tokens = self._tokens_of(record)
-            if not tokens.needs_refresh(_now_ms(), max(0, min_valid_s) * 1000):
-                return tokens
-            new = refresh(tokens, transport=self.transport, **self._refresh_args(record, tokens))
-            return self._store_refreshed(record, tokens, new)
+        return self._locked(lambda record: self._fresh_locked(record, min_valid_s))
+
+    def _fresh_locked(self, record: Record, min_valid_s: int) -> TokenSet:
+        tokens = self._tokens_of(record)
+        if not tokens.needs_refresh(_now_ms(), max(0, min_valid_s) * 1000):
+            return tokens
+        new = refresh(tokens, transport=self.transport, **self._refresh_args(record, tokens))
+        return self._store_refreshed(record, tokens, new)
+
+    def dpop_key(self) -> Optional[SoftwareKey]:
+        """The DPoP key this login is bound to, or None for a bearer login."""
+        return self._key_of(self._load())
+
+    def headers(self, method: str, url: str, *, nonce: Optional[str] = None,
+                min_valid_s: int = 60) -> Dict[str, str]:
+        """The headers for one request to a resource server with a fresh token:
+        ``Authorization: Bearer <token>``, or for a DPoP login ``Authorization: DPoP
+        <token>`` and ``DPoP: <proof>`` for this ``method`` and ``url`` (pass the
+        server's ``DPoP-Nonce`` as ``nonce`` after it answered ``use_dpop_nonce``)."""
+        def work(record: Record) -> Dict[str, str]:
+            tokens = self._fresh_locked(record, min_valid_s)
+            key = self._key_of(record)
+            if key is None:
+                return {"Authorization": f"Bearer {tokens.access_token}"}
+            return dpop_headers(method, url, tokens.access_token, key=key, nonce=nonce)
         return self._locked(work)
 
     def access_token(self, min_valid_s: int = 60) -> str:
@@ -260,11 +291,14 @@ class Profile:
             raise ConfigError("give issuer, provider, or both endpoints")
         return True
 
-    def _save_login(self, plan: _Plan, tokens: TokenSet) -> None:
+    def _save_login(self, plan: _Plan, tokens: TokenSet,
+                    key: Optional[SoftwareKey] = None) -> None:
         profile = dict(plan.profile, account=_account_name(tokens), logged_in_at_ms=_now_ms())
         if profile["store"] == "auto":
             profile["store"] = "keyring" if keyring_store.available() else "file"
         secrets = {"tokens": tokens.to_dict(), "client_secret": plan.client_secret}
+        if key is not None:
+            secrets["dpop_key"] = key.secret()
         try:
             with self._store.lock(self.name):
                 self._store.save(self.name, profile, secrets)
@@ -279,10 +313,12 @@ class Profile:
               token_endpoint: Optional[str] = None, revocation_endpoint: Optional[str] = None,
               params: Optional[Params] = None, extra_token_types: Optional[Sequence[str]] = None,
               store: str = "auto", on_code: Callable[[Any], Any] = print_prompt,
-              cancel_event: Optional[threading.Event] = None) -> TokenSet:
+              cancel_event: Optional[threading.Event] = None, dpop: bool = False) -> TokenSet:
         """Signs in with the device flow (``deviceflow.login``) and stores the login
         in this profile, replacing the one it had. ``store``: ``auto`` (the OS
-        keyring when usable, else the file), ``file`` or ``keyring``."""
+        keyring when usable, else the file), ``file`` or ``keyring``. ``dpop``: bind
+        the tokens to a new ``SoftwareKey`` kept with them (``deviceflow login
+        --dpop``); refreshes and logout use it, and ``headers()`` makes the proofs."""
         meta = None
         if self._needs_discovery(issuer, provider, device_authorization_endpoint, token_endpoint):
             meta = discover(issuer, transport=self.transport,  # type: ignore[arg-type]
@@ -294,14 +330,15 @@ class Profile:
                           store=store, meta=meta)
         self._check_writable(store)
         p = plan.profile
+        key = SoftwareKey.generate() if dpop else None
         tokens = login(client_id=client_id,
                        device_authorization_endpoint=p["device_authorization_endpoint"],
                        token_endpoint=p["token_endpoint"], scope=plan.scope,
                        client_secret=client_secret, client_auth=p["client_auth"], params=params,
                        extra_token_types=extra_token_types, on_code=on_code,
-                       cancel_event=cancel_event, timing=self.timing, transport=self.transport,
-                       timeout=self.timeout)
-        self._save_login(plan, tokens)
+                       cancel_event=cancel_event, dpop=key, timing=self.timing,
+                       transport=self.transport, timeout=self.timeout)
+        self._save_login(plan, tokens, key)
         return tokens
 
     def _check_writable(self, store: str) -> None:
@@ -323,7 +360,7 @@ class Profile:
         tokens = self._tokens_of(record)
         client = self._client(record)
         common = dict(client, revocation_endpoint=record.profile.get("revocation_endpoint"),
-                      timing=self.timing, timeout=self.timeout)
+                      dpop=self._key_of(record), timing=self.timing, timeout=self.timeout)
         calls = []
         if tokens.refresh_token is not None:
             calls.append(dict(common, token=tokens.refresh_token, token_type_hint="refresh_token"))
@@ -390,7 +427,8 @@ class Profile:
                           revocation_endpoint: Optional[str] = None,
                           params: Optional[Params] = None,
                           extra_token_types: Optional[Sequence[str]] = None,
-                          store: str = "auto", on_code: "OnCode" = print_prompt) -> TokenSet:
+                          store: str = "auto", on_code: "OnCode" = print_prompt,
+                          dpop: bool = False) -> TokenSet:
         """``login`` on asyncio (``on_code`` may be a coroutine function)."""
         import asyncio
 
@@ -407,12 +445,14 @@ class Profile:
                           store=store, meta=meta)
         await asyncio.to_thread(self._check_writable, store)
         p = plan.profile
+        key = SoftwareKey.generate() if dpop else None
         tokens = await async_login(
             client_id=client_id, device_authorization_endpoint=p["device_authorization_endpoint"],
             token_endpoint=p["token_endpoint"], scope=plan.scope, client_secret=client_secret,
             client_auth=p["client_auth"], params=params, extra_token_types=extra_token_types,
-            on_code=on_code, timing=self.timing, transport=self.transport, timeout=self.timeout)
-        await asyncio.to_thread(self._save_login, plan, tokens)
+            on_code=on_code, dpop=key, timing=self.timing, transport=self.transport,
+            timeout=self.timeout)
+        await asyncio.to_thread(self._save_login, plan, tokens, key)
         return tokens
 
 

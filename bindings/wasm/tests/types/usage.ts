@@ -2,7 +2,8 @@
 // package: proves index.d.ts describes the API. `@ts-expect-error` lines must stay errors.
 import {
   login, refresh, revoke, discover, DeviceFlow, Discovery, TokenSet, DeviceFlowError, AccessDeniedError,
-  MisuseError, type Action, type ServerMetadata, type Prompt, type ErrorCode,
+  MisuseError, generateDpopKey, dpopHeaders, dpopFetch, type Action, type ServerMetadata, type Prompt,
+  type ErrorCode, type DpopOptions, type DpopHeaders,
 } from 'deviceflow';
 
 export async function highLevel(signal: AbortSignal): Promise<string> {
@@ -68,6 +69,26 @@ export function lowLevel(respond: (url: string) => { status: number; body: strin
   const first = discovery.pollAction();
   if (first.type === 'done') console.log(first.result.token_endpoint);
   return null;
+}
+
+export async function withDpop(issuer: string): Promise<number> {
+  const key: CryptoKeyPair = await generateDpopKey();
+  const dpop: DpopOptions = { key };
+  const tokens = await login({ issuer, clientId: 'cli', dpop });
+  const renewed = await refresh({ issuer, clientId: 'cli', refreshToken: tokens.refresh_token ?? '', dpop });
+  await revoke({ issuer, clientId: 'cli', token: renewed.access_token, dpop });
+  const headers: DpopHeaders = await dpopHeaders({ method: 'POST', url: `${issuer}/api`, accessToken: renewed.access_token, key, nonce: dpop.nonces?.[issuer] });
+  const signer = { jwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' } as const, sign: async (data: Uint8Array) => data };
+  await dpopHeaders({ url: `${issuer}/api`, accessToken: 'a', key: signer });
+  const res = await dpopFetch(`${issuer}/api`, { accessToken: renewed.access_token, key, headers: { accept: 'application/json' } });
+  const next: string | null = res.dpopNonce;
+  const flow = new DeviceFlow({ clientId: 'cli', issuer, dpop: { jwk: signer.jwk, entropy: 'AAECAwQFBgcICQoLDA0ODw', deviceRequest: false } });
+  const action = flow.pollAction();
+  if (action.type === 'sign') flow.handleSignature(action.id, await signer.sign(new TextEncoder().encode(action.input)));
+  console.log(headers.Authorization, next, flow.dpopNonces());
+  // @ts-expect-error the key is required
+  await dpopHeaders({ url: issuer, accessToken: 'a' });
+  return res.status;
 }
 
 export function mistakes(action: Action): void {
