@@ -212,8 +212,15 @@ pub struct TokenArgs {
     /// DPoP: the URL of the request the proof is for (its query and fragment are not signed).
     #[arg(long, value_name = "URL", requires = "method", value_parser = crate::dpop::parse_url)]
     pub url: Option<String>,
-    /// DPoP: the resource server's `DPoP-Nonce`, after it answered `use_dpop_nonce`.
-    #[arg(long, value_name = "NONCE", requires = "url", value_parser = crate::dpop::parse_nonce)]
+    /// DPoP: the resource server's `DPoP-Nonce`, after it answered `use_dpop_nonce`. A nonce
+    /// may begin with `-` (base64url), so the value is taken as it comes.
+    #[arg(
+        long,
+        value_name = "NONCE",
+        requires = "url",
+        allow_hyphen_values = true,
+        value_parser = crate::dpop::parse_nonce
+    )]
     pub nonce: Option<String>,
 }
 

@@ -125,6 +125,28 @@ mod tests {
     use base64::Engine;
 
     #[test]
+    fn a_nonce_that_begins_with_a_dash_is_a_value_not_a_flag() {
+        use clap::Parser;
+        let cli = crate::args::Cli::try_parse_from([
+            "deviceflow",
+            "token",
+            "--format",
+            "header",
+            "--method",
+            "GET",
+            "--url",
+            "https://api.example/me",
+            "--nonce",
+            "-q3x_Z",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let crate::args::Command::Token(t) = cli.command else {
+            panic!("not the token command");
+        };
+        assert_eq!(t.nonce.as_deref(), Some("-q3x_Z"));
+    }
+
+    #[test]
     fn resource_proof_has_ath_nonce_and_the_url_without_query() {
         let key = SoftwareKey::from_bytes(&[7; 32]).unwrap();
         let h = resource_headers(

@@ -2,6 +2,7 @@
 //! field with a default, never a new constructor argument (firezone's JNA lesson).
 //! Each mirrors the core's serde JSON (`tests/vectors/README.md`) field for field.
 
+use crate::dpop::DpopConfig;
 use crate::error::{guard, FlowError};
 use deviceflow as core;
 
@@ -80,6 +81,10 @@ pub struct FlowConfig {
     /// with `invalid_response`.
     #[uniffi(default)]
     pub extra_token_types: Vec<String>,
+    /// DPoP (RFC 9449): prove possession of this key on every request; the machine
+    /// then asks for signatures with `Sign` actions. The drivers' `dpop` option fills it in.
+    #[uniffi(default)]
+    pub dpop: Option<DpopConfig>,
 }
 
 /// A refresh (RFC 6749 §6).
@@ -100,6 +105,10 @@ pub struct RefreshConfig {
     /// Token types besides `Bearer` this app can use (RFC 6749 §7.1).
     #[uniffi(default)]
     pub extra_token_types: Vec<String>,
+    /// DPoP (RFC 9449): prove possession of this key on every request; the machine
+    /// then asks for signatures with `Sign` actions. The drivers' `dpop` option fills it in.
+    #[uniffi(default)]
+    pub dpop: Option<DpopConfig>,
 }
 
 /// A revocation (RFC 7009).
@@ -117,6 +126,10 @@ pub struct RevocationConfig {
     pub client_auth: Option<ClientAuth>,
     #[uniffi(default)]
     pub timing: Option<Timing>,
+    /// DPoP (RFC 9449): prove possession of this key on every request; the machine
+    /// then asks for signatures with `Sign` actions. The drivers' `dpop` option fills it in.
+    #[uniffi(default)]
+    pub dpop: Option<DpopConfig>,
 }
 
 fn client(id: &str, secret: &Option<String>, auth: Option<ClientAuth>) -> core::Client {
@@ -169,6 +182,7 @@ impl From<&FlowConfig> for core::Config {
                 .collect(),
             timing: timing(&c.timing),
             extra_token_types: c.extra_token_types.clone(),
+            dpop: c.dpop.as_ref().map(Into::into),
         }
     }
 }
@@ -237,6 +251,7 @@ pub fn provider_config(
             params: Vec::new(),
             timing: None,
             extra_token_types: Vec::new(),
+            dpop: None,
         })
     })
 }

@@ -132,8 +132,10 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, FlowError> {
     })
 }
 
-/// Panics inside the boundary guard, so tests in every language can prove a Rust
-/// panic arrives as a `FlowError` with code `internal` and the process survives.
+/// Test hook, not API: always throws `FlowError` with code `internal` (the code every
+/// caught Rust panic gets), by panicking inside the boundary guard on purpose, so tests in
+/// every language can prove a panic arrives that way and the process survives. Applications
+/// have no reason to call it; it may change or go without notice.
 #[uniffi::export]
 pub fn guard_selftest_panic() -> Result<(), FlowError> {
     guard(|| panic!("self-test panic"))

@@ -29,6 +29,7 @@ macro_rules! redacted_fmt {
 }
 
 mod config;
+mod dpop;
 mod error;
 mod machines;
 mod tokens;
@@ -38,6 +39,7 @@ pub use config::{
     provider_config, ClientAuth, FlowConfig, Param, RefreshConfig, RevocationConfig, Timing,
     TokenTypeHint,
 };
+pub use dpop::{dpop_resource_headers, Dpop, DpopConfig, PublicJwk, SoftwareKey};
 pub use error::{guard_selftest_panic, FlowError};
 pub use machines::{DeviceFlow, Discovery, Refresh, Revocation};
 pub use tokens::TokenSet;

@@ -8,6 +8,7 @@ use crate::types::{
     Action, DiscoveryAction, HttpResponse, Prompt, RevocationAction, ServerMetadata, TransportError,
 };
 use deviceflow as core;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// The shared sans-IO methods of every machine (same contract as the core's).
@@ -63,6 +64,32 @@ macro_rules! sans_io_methods {
     };
 }
 
+/// What the machines that POST add for DPoP (Discovery only GETs and never signs).
+macro_rules! dpop_methods {
+    ($name:ident) => {
+        #[uniffi::export]
+        impl $name {
+            /// The ES256 signature `Sign` with this id asked for (raw `r||s` or DER);
+            /// the `Send` with the `DPoP` header follows. `invalid_signature` otherwise.
+            pub fn handle_signature(
+                &self,
+                id: u64,
+                signature: Vec<u8>,
+                now: u64,
+            ) -> Result<(), FlowError> {
+                guard(|| {
+                    let mut m = lock(&self.0)?;
+                    Ok(m.handle_signature(core::RequestId(id), &signature, core::Timestamp(now))?)
+                })
+            }
+            /// The `DPoP-Nonce` learnt per origin (empty without DPoP), for later operations.
+            pub fn dpop_nonces(&self) -> Result<HashMap<String, String>, FlowError> {
+                guard(|| Ok(crate::dpop::nonces(lock(&self.0)?.dpop())))
+            }
+        }
+    };
+}
+
 /// An OAuth 2.0 device authorization grant login (RFC 8628), sans-IO.
 #[derive(uniffi::Object)]
 pub struct DeviceFlow(Mutex<core::DeviceFlow>);
@@ -87,6 +114,7 @@ impl DeviceFlow {
     }
 }
 sans_io_methods!(DeviceFlow, Action);
+dpop_methods!(DeviceFlow);
 
 /// Fetches an issuer's metadata (OpenID Connect Discovery / RFC 8414), sans-IO.
 #[derive(uniffi::Object)]
@@ -119,13 +147,17 @@ impl Refresh {
     #[uniffi::constructor]
     pub fn new(config: RefreshConfig, now: u64) -> Result<Arc<Self>, FlowError> {
         guard(|| {
-            let r = core::Refresh::new((&config).into(), core::Timestamp(now))?
+            let mut r = core::Refresh::new((&config).into(), core::Timestamp(now))?
                 .with_extra_token_types(config.extra_token_types.clone());
+            if let Some(d) = &config.dpop {
+                r = r.with_dpop(d.into())?;
+            }
             Ok(Arc::new(Refresh(Mutex::new(r))))
         })
     }
 }
 sans_io_methods!(Refresh, Action);
+dpop_methods!(Refresh);
 
 /// Revokes a token (RFC 7009), sans-IO.
 #[derive(uniffi::Object)]
@@ -136,9 +168,13 @@ impl Revocation {
     #[uniffi::constructor]
     pub fn new(config: RevocationConfig, now: u64) -> Result<Arc<Self>, FlowError> {
         guard(|| {
-            let r = core::Revocation::new((&config).into(), core::Timestamp(now))?;
+            let mut r = core::Revocation::new((&config).into(), core::Timestamp(now))?;
+            if let Some(d) = &config.dpop {
+                r = r.with_dpop(d.into())?;
+            }
             Ok(Arc::new(Revocation(Mutex::new(r))))
         })
     }
 }
 sans_io_methods!(Revocation, RevocationAction);
+dpop_methods!(Revocation);

@@ -107,6 +107,12 @@ pub struct Revoked {
 /// are handed out once each; the others repeat until something changes.
 #[derive(Clone, Debug, uniffi::Enum)]
 pub enum Action {
+    /// DPoP: sign `input`'s UTF-8 bytes (ES256, raw `r||s` or DER) and answer with
+    /// `handleSignature(id, ..)`; the `Send` with that id follows. Repeats until answered.
+    Sign {
+        id: u64,
+        input: String,
+    },
     Send {
         request: HttpRequest,
     },
@@ -152,6 +158,12 @@ pub enum DiscoveryAction {
 
 #[derive(Clone, Debug, uniffi::Enum)]
 pub enum RevocationAction {
+    /// DPoP: sign `input`'s UTF-8 bytes (ES256, raw `r||s` or DER) and answer with
+    /// `handleSignature(id, ..)`; the `Send` with that id follows. Repeats until answered.
+    Sign {
+        id: u64,
+        input: String,
+    },
     Send {
         request: HttpRequest,
     },
@@ -173,8 +185,12 @@ pub enum RevocationAction {
 
 /// Maps the variants every operation shares; `$done` maps the result.
 macro_rules! convert_action {
-    ($action:expr, $out:ident, |$r:ident| $done:expr) => {
+    ($action:expr, $out:ident, |$r:ident| $done:expr, |$id:ident, $input:ident| $sign:expr) => {
         match $action {
+            core::Action::Sign {
+                id: $id,
+                input: $input,
+            } => $sign,
             core::Action::Send(req) => $out::Send {
                 request: req.into(),
             },
@@ -201,26 +217,42 @@ impl From<core::Action> for Action {
     fn from(a: core::Action) -> Self {
         match a {
             core::Action::Display(p) => Action::Display { prompt: p.into() },
-            other => convert_action!(other, Action, |t| Action::Done {
-                tokens: Arc::new(TokenSet(t))
-            }),
+            other => convert_action!(
+                other,
+                Action,
+                |t| Action::Done {
+                    tokens: Arc::new(TokenSet(t))
+                },
+                |id, input| Action::Sign { id: id.0, input }
+            ),
         }
     }
 }
 
 impl From<core::Action<core::ServerMetadata>> for DiscoveryAction {
     fn from(a: core::Action<core::ServerMetadata>) -> Self {
-        convert_action!(a, DiscoveryAction, |m| DiscoveryAction::Done {
-            metadata: m.into()
-        })
+        convert_action!(
+            a,
+            DiscoveryAction,
+            |m| DiscoveryAction::Done { metadata: m.into() },
+            |_id, _input| DiscoveryAction::Failed {
+                // Discovery only GETs: the core never asks it to sign.
+                error: Arc::new(FlowError::new("internal", "discovery never signs"))
+            }
+        )
     }
 }
 
 impl From<core::Action<core::Revoked>> for RevocationAction {
     fn from(a: core::Action<core::Revoked>) -> Self {
-        convert_action!(a, RevocationAction, |r| RevocationAction::Done {
-            revoked: Revoked { status: r.status }
-        })
+        convert_action!(
+            a,
+            RevocationAction,
+            |r| RevocationAction::Done {
+                revoked: Revoked { status: r.status }
+            },
+            |id, input| RevocationAction::Sign { id: id.0, input }
+        )
     }
 }
 

@@ -15,6 +15,7 @@ enum Vectors {
     struct Op {
         let poll: (UInt64) throws -> JSON
         let respond: (UInt64, HttpResponse, UInt64) throws -> Void
+        let sign: (UInt64, Data, UInt64) throws -> Void
         let transportError: (UInt64, TransportError, UInt64) throws -> Void
         let cancel: (UInt64) throws -> Void
     }
@@ -25,18 +26,24 @@ enum Vectors {
         let op: Op
         do {
             op = try make(v["operation"]?.string ?? "device_flow", v["config"] ?? .object([:]), start)
+        } catch let e as FlowError {
+            // The core's refusal with its code, as the Python and JS runners check; a harness
+            // failure (a config the records cannot hold) is never the expected error.
+            if configError && e.code() == "invalid_config" { return }
+            throw Problem(description: "constructor threw \(e) (code \(e.code()))")
         } catch {
-            if configError { return }
             throw Problem(description: "constructor threw \(error)")
         }
         if configError { throw Problem(description: "expected a configuration error") }
         var lastId: UInt64?
+        var lastSign: UInt64?
         guard case .array(let steps) = v["steps"] else { throw Problem(description: "no steps") }
         for (i, step) in steps.enumerated() {
             func fail(_ s: String) -> Problem { Problem(description: "step \(i): \(s)") }
             if let now = step["poll"] {
                 let action = try op.poll(try u64(now))
                 if action["type"] == .string("send") { lastId = action["id"]?.uint }
+                if action["type"] == .string("sign") { lastSign = action["id"]?.uint }
                 if let p = subset(step["expect"] ?? .null, action, "action") { throw fail("\(p)\n  actual: \(action.text)") }
             } else if let r = step["respond"] {
                 guard let id = try r["id"].map(u64) ?? lastId else { throw fail("no request to answer") }
@@ -48,6 +55,14 @@ enum Vectors {
                 try misuse(step, i) { try op.transportError(id, kind, try u64(t["now"])) }
             } else if let now = step["cancel"] {
                 try misuse(step, i) { try op.cancel(try u64(now)) }
+            } else if let g = step["sign"] {
+                guard let id = try g["id"].map(u64) ?? lastSign else { throw fail("nothing to sign") }
+                guard let h = (g["raw_hex"] ?? g["der_hex"])?.string else { throw fail("no signature") }
+                let bytes = Data(stride(from: 0, to: h.count, by: 2).map { i -> UInt8 in
+                    let a = h.index(h.startIndex, offsetBy: i)
+                    return UInt8(h[a..<h.index(a, offsetBy: 2)], radix: 16) ?? 0
+                })
+                try misuse(step, i) { try op.sign(id, bytes, try u64(g["now"])) }
             } else {
                 throw fail("unknown step \(step.text)")
             }
@@ -70,20 +85,21 @@ enum Vectors {
         switch kind {
         case "device_flow":
             let m = try DeviceFlow(config: try flowConfig(c), now: now)
-            return Op(poll: { actionJSON(try m.pollAction(now: $0)) }, respond: m.handleResponse,
+            return Op(poll: { actionJSON(try m.pollAction(now: $0)) }, respond: m.handleResponse, sign: m.handleSignature,
                       transportError: m.handleTransportError, cancel: m.cancel)
         case "discovery":
             guard let issuer = c["issuer"]?.string else { throw Problem(description: "discovery needs issuer") }
             let m = try Discovery(issuer: issuer, now: now, timing: try timing(c["timing"]))
             return Op(poll: { actionJSON(try m.pollAction(now: $0)) }, respond: m.handleResponse,
+                      sign: { _, _, _ in throw Problem(description: "discovery never signs") },
                       transportError: m.handleTransportError, cancel: m.cancel)
         case "refresh":
             let m = try Refresh(config: RefreshConfig(
                 clientId: try str(c, "client_id"), tokenEndpoint: try str(c, "token_endpoint"),
                 refreshToken: try str(c, "refresh_token"), clientSecret: try optStr(c, "client_secret"),
                 clientAuth: try clientAuth(c["client_auth"]), scope: try optStr(c, "scope"), timing: try timing(c["timing"]),
-                extraTokenTypes: try strings(c["extra_token_types"])), now: now)
-            return Op(poll: { actionJSON(try m.pollAction(now: $0)) }, respond: m.handleResponse,
+                extraTokenTypes: try strings(c["extra_token_types"]), dpop: try dpop(c["dpop"])), now: now)
+            return Op(poll: { actionJSON(try m.pollAction(now: $0)) }, respond: m.handleResponse, sign: m.handleSignature,
                       transportError: m.handleTransportError, cancel: m.cancel)
         case "revocation":
             let hints: [String: TokenTypeHint] = ["access_token": .accessToken, "refresh_token": .refreshToken]
@@ -95,8 +111,8 @@ enum Vectors {
             let m = try Revocation(config: RevocationConfig(
                 clientId: try str(c, "client_id"), revocationEndpoint: try str(c, "revocation_endpoint"),
                 token: try str(c, "token"), tokenTypeHint: hint, clientSecret: try optStr(c, "client_secret"),
-                clientAuth: try clientAuth(c["client_auth"]), timing: try timing(c["timing"])), now: now)
-            return Op(poll: { actionJSON(try m.pollAction(now: $0)) }, respond: m.handleResponse,
+                clientAuth: try clientAuth(c["client_auth"]), timing: try timing(c["timing"]), dpop: try dpop(c["dpop"])), now: now)
+            return Op(poll: { actionJSON(try m.pollAction(now: $0)) }, respond: m.handleResponse, sign: m.handleSignature,
                       transportError: m.handleTransportError, cancel: m.cancel)
         default:
             throw Problem(description: "unknown operation \(kind)")
@@ -160,7 +176,15 @@ enum Vectors {
                    deviceAuthorizationEndpoint: try optStr(c, "device_authorization_endpoint"),
                    tokenEndpoint: try optStr(c, "token_endpoint"), scope: try optStr(c, "scope"),
                    params: try params(c["params"]), timing: try timing(c["timing"]),
-                   extraTokenTypes: try strings(c["extra_token_types"]))
+                   extraTokenTypes: try strings(c["extra_token_types"]), dpop: try dpop(c["dpop"]))
+    }
+    static func dpop(_ v: JSON?) throws -> DpopConfig? {
+        guard let v, !v.isNull else { return nil }
+        guard let j = v["jwk"] else { throw Problem(description: "dpop.jwk missing") }
+        var nonces: [String: String] = [:]
+        if case .object(let o)? = v["nonces"] { for (k, x) in o { nonces[k] = x.string ?? "" } }
+        return DpopConfig(jwk: PublicJwk(x: try str(j, "x"), y: try str(j, "y"), kty: j["kty"]?.string ?? "EC", crv: j["crv"]?.string ?? "P-256"),
+                          entropy: try str(v, "entropy"), deviceRequest: v["device_request"] != .bool(false), nonces: nonces)
     }
 
     static func response(_ r: JSON) throws -> HttpResponse {
@@ -207,8 +231,12 @@ enum Vectors {
     }
     static func awaiting(_ id: UInt64) -> JSON { .object(["type": .string("awaiting_response"), "id": .uint(id)]) }
 
+    static func signJSON(_ id: UInt64, _ input: String) -> JSON {
+        .object(["type": .string("sign"), "id": .uint(id), "input": .string(input)])
+    }
     static func actionJSON(_ a: Action) -> JSON {
         switch a {
+        case .sign(let id, let input): return signJSON(id, input)
         case .send(let r): return sendJSON(r)
         case .display(let p):
             return .object(["type": .string("display"), "user_code": .string(p.userCode), "verification_uri": .string(p.verificationUri),
@@ -238,6 +266,7 @@ enum Vectors {
     }
     static func actionJSON(_ a: RevocationAction) -> JSON {
         switch a {
+        case .sign(let id, let input): return signJSON(id, input)
         case .send(let r): return sendJSON(r)
         case .wait(let until, let delay, let reason): return waitJSON(until, delay, reason)
         case .awaitingResponse(let id): return awaiting(id)

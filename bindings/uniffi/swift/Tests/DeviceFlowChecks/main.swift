@@ -29,6 +29,7 @@ let root = URL(fileURLWithPath: CommandLine.arguments.count > 1 ? CommandLine.ar
 let checks = Checks()
 
 let files = try Vectors.files(root.appendingPathComponent("tests/vectors"))
+    + Vectors.files(root.appendingPathComponent("tests/vectors/dpop"))
 await checks.check("at least one vector found (\(files.count))") { try expect(!files.isEmpty, "no vectors") }
 for file in files {
     await checks.check("vector \(file.lastPathComponent)") {
@@ -38,6 +39,7 @@ for file in files {
 }
 
 await UnitChecks.all(checks)
+await DpopChecks.all(checks)
 if let issuer = ProcessInfo.processInfo.environment["DEVICEFLOW_E2E_ISSUER"],
    let dir = ProcessInfo.processInfo.environment["DEVICEFLOW_E2E_DIR"] {
     await E2e.all(checks, issuer: issuer, handoff: URL(fileURLWithPath: dir))

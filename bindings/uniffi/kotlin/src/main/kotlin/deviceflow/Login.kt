@@ -26,35 +26,52 @@ suspend fun login(
     config: FlowConfig,
     transport: HttpTransport = JavaHttpTransport(),
     clock: () -> ULong = ::unixMs,
+    dpop: DpopSigner? = null,
     onPrompt: suspend (Prompt) -> Unit,
-): TokenSet = DeviceFlow(config, clock()).use { flow ->
-    drive(SansIo.of(flow), transport, clock, onPrompt)
+): TokenSet = DeviceFlow(withDpop(config, dpop), clock()).use { flow ->
+    drive(SansIo.of(flow), transport, clock, dpop, onPrompt)
 }
 
-/** Exchanges a refresh token for new tokens (RFC 6749 §6); `invalid_grant` means log in again. */
+/**
+ * Exchanges a refresh token for new tokens (RFC 6749 §6); `invalid_grant` means log in again.
+ * A DPoP-bound refresh token needs the same [dpop] key that logged in.
+ */
 suspend fun refresh(
     config: RefreshConfig,
     transport: HttpTransport = JavaHttpTransport(),
     clock: () -> ULong = ::unixMs,
-): TokenSet = Refresh(config, clock()).use { drive(SansIo.of(it), transport, clock) {} }
+    dpop: DpopSigner? = null,
+): TokenSet = Refresh(withDpop(config, dpop), clock()).use { drive(SansIo.of(it), transport, clock, dpop) {} }
 
 /** Fetches an issuer's metadata (OpenID Connect Discovery 1.0 / RFC 8414). */
 suspend fun discover(
     issuer: String,
     transport: HttpTransport = JavaHttpTransport(),
     clock: () -> ULong = ::unixMs,
-): ServerMetadata = Discovery(issuer, clock()).use { drive(SansIo.of(it), transport, clock) {} }
+): ServerMetadata = Discovery(issuer, clock()).use { drive(SansIo.of(it), transport, clock, null) {} }
 
-/** Revokes a token (RFC 7009). */
+/** Revokes a token (RFC 7009); with [dpop], every request carries a proof of that key. */
 suspend fun revoke(
     config: RevocationConfig,
     transport: HttpTransport = JavaHttpTransport(),
     clock: () -> ULong = ::unixMs,
-): Revoked = Revocation(config, clock()).use { drive(SansIo.of(it), transport, clock) {} }
+    dpop: DpopSigner? = null,
+): Revoked = Revocation(withDpop(config, dpop), clock()).use { drive(SansIo.of(it), transport, clock, dpop) {} }
+
+// A config's own `dpop` (nonces, deviceRequest = false) wins; the signer fills in the rest.
+private fun withDpop(c: FlowConfig, s: DpopSigner?) =
+    if (s == null || c.dpop != null) c.also { needSigner(it.dpop, s) } else c.copy(dpop = dpopConfig(s))
+private fun withDpop(c: RefreshConfig, s: DpopSigner?) =
+    if (s == null || c.dpop != null) c.also { needSigner(it.dpop, s) } else c.copy(dpop = dpopConfig(s))
+private fun withDpop(c: RevocationConfig, s: DpopSigner?) =
+    if (s == null || c.dpop != null) c.also { needSigner(it.dpop, s) } else c.copy(dpop = dpopConfig(s))
+private fun needSigner(d: DpopConfig?, s: DpopSigner?) =
+    require(d == null || s != null) { "config.dpop is set: pass the key that signs as dpop = ..." }
 
 /** What every machine asks for, with the operation's result type [T]. */
 internal sealed class Step<out T> {
     data class Send(val request: HttpRequest) : Step<Nothing>()
+    class Sign(val id: ULong, val input: String) : Step<Nothing>()
     data class Show(val prompt: Prompt) : Step<Nothing>()
     data class Sleep(val ms: ULong) : Step<Nothing>()
     data class Finish<T>(val result: T) : Step<T>()
@@ -65,16 +82,18 @@ internal sealed class Step<out T> {
 internal class SansIo<T>(
     val poll: (ULong) -> Step<T>,
     val respond: (ULong, HttpResponse, ULong) -> Unit,
+    val sign: (ULong, ByteArray, ULong) -> Unit,
     val transportError: (ULong, TransportError, ULong) -> Unit,
     val cancel: (ULong) -> Unit,
 ) {
     companion object {
-        fun of(m: DeviceFlow) = SansIo({ step(m.pollAction(it)) }, m::handleResponse, m::handleTransportError, m::cancel)
-        fun of(m: Refresh) = SansIo({ step(m.pollAction(it)) }, m::handleResponse, m::handleTransportError, m::cancel)
-        fun of(m: Discovery) = SansIo({ step(m.pollAction(it)) }, m::handleResponse, m::handleTransportError, m::cancel)
-        fun of(m: Revocation) = SansIo({ step(m.pollAction(it)) }, m::handleResponse, m::handleTransportError, m::cancel)
+        fun of(m: DeviceFlow) = SansIo({ step(m.pollAction(it)) }, m::handleResponse, m::handleSignature, m::handleTransportError, m::cancel)
+        fun of(m: Refresh) = SansIo({ step(m.pollAction(it)) }, m::handleResponse, m::handleSignature, m::handleTransportError, m::cancel)
+        fun of(m: Discovery) = SansIo({ step(m.pollAction(it)) }, m::handleResponse, { _, _, _ -> error("discovery never signs") }, m::handleTransportError, m::cancel)
+        fun of(m: Revocation) = SansIo({ step(m.pollAction(it)) }, m::handleResponse, m::handleSignature, m::handleTransportError, m::cancel)
 
         private fun step(a: Action): Step<TokenSet> = when (a) {
+            is Action.Sign -> Step.Sign(a.id, a.input)
             is Action.Send -> Step.Send(a.request)
             is Action.Display -> Step.Show(a.prompt)
             is Action.Wait -> Step.Sleep(a.delayMs)
@@ -90,6 +109,7 @@ internal class SansIo<T>(
             is DiscoveryAction.Failed -> Step.Fail(a.error)
         }
         private fun step(a: RevocationAction): Step<Revoked> = when (a) {
+            is RevocationAction.Sign -> Step.Sign(a.id, a.input)
             is RevocationAction.Send -> Step.Send(a.request)
             is RevocationAction.Wait -> Step.Sleep(a.delayMs)
             is RevocationAction.AwaitingResponse -> throw IllegalStateException("request ${a.id} was never answered")
@@ -104,6 +124,7 @@ internal suspend fun <T> drive(
     machine: SansIo<T>,
     transport: HttpTransport,
     clock: () -> ULong,
+    signer: DpopSigner?,
     onPrompt: suspend (Prompt) -> Unit,
 ): T {
     try {
@@ -120,6 +141,10 @@ internal suspend fun <T> drive(
                         continue
                     }
                     machine.respond(id, response, clock())
+                }
+                is Step.Sign -> {
+                    val s = signer ?: error("the machine asks for a DPoP signature but no signer was given")
+                    machine.sign(step.id, s.sign(step.input.encodeToByteArray()), clock())
                 }
                 is Step.Show -> onPrompt(step.prompt)
                 is Step.Sleep -> delay(step.ms.toLong())

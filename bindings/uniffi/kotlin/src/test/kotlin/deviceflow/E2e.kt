@@ -17,7 +17,7 @@ import kotlinx.coroutines.withTimeout
  * provider's own pages (`tests/e2e/approve.mjs`).
  */
 object E2e {
-    private class Provider(root: File, env: Map<String, String>) : AutoCloseable {
+    internal class Provider(root: File, env: Map<String, String>) : AutoCloseable {
         private val process: Process
         val issuer: String
 
@@ -39,7 +39,7 @@ object E2e {
         }
     }
 
-    private suspend fun approve(root: File, issuer: String, userCode: String, deny: Boolean) = withContext(Dispatchers.IO) {
+    internal suspend fun approve(root: File, issuer: String, userCode: String, deny: Boolean) = withContext(Dispatchers.IO) {
         val cmd = listOf("node", "tests/e2e/approve.mjs", "--issuer", issuer, "--user-code", userCode) +
             (if (deny) listOf("--deny") else emptyList())
         val p = ProcessBuilder(cmd).directory(root).redirectErrorStream(true).start()

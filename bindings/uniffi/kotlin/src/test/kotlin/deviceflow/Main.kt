@@ -41,7 +41,7 @@ fun main(args: Array<String>) {
     val root = File(args.getOrElse(0) { "." }).absoluteFile
     val checks = Checks()
 
-    val files = Vectors.files(File(root, "tests/vectors"))
+    val files = Vectors.files(File(root, "tests/vectors")) + Vectors.files(File(root, "tests/vectors/dpop"))
     checks.check("at least one vector found (${files.size})") { expect(files.isNotEmpty()) { "no vectors" } }
     for (file in files) {
         val vector = Json.parse(file.readText()) as Map<String, Any?>
@@ -51,7 +51,9 @@ fun main(args: Array<String>) {
     }
 
     Unit.run { UnitChecks.all(checks) }
+    DpopChecks.all(checks)
     if ("--no-e2e" !in args) E2e.all(checks, root)
+    if ("--no-e2e" !in args) E2eDpop.all(checks, root)
     if ("--no-hostile" !in args) Hostile.all(checks, root)
 
     println("${checks.passed} passed, ${checks.failed} failed")
