@@ -5,7 +5,7 @@
 
 use crate::exit::CliError;
 use crate::store::Secrets;
-use deviceflow::{Dpop, DpopConfig, Header, SoftwareKey, Timestamp};
+use deviceflow::{Dpop, DpopConfig, Header, HttpResponse, SoftwareKey, Timestamp};
 
 fn random<const N: usize>() -> Result<[u8; N], CliError> {
     let mut bytes = [0u8; N];
@@ -61,23 +61,14 @@ pub fn resource_headers(
     nonce: Option<&str>,
     now: Timestamp,
 ) -> Result<Vec<Header>, CliError> {
-    let mut cfg = config(key)?;
+    let mut dpop = Dpop::new(config(key)?)?;
     if let Some(n) = nonce {
-        cfg.nonces.insert(origin(url), n.to_owned());
+        // Filed by the core under the URL's origin, as a real answer's `DPoP-Nonce` would be.
+        let answer = HttpResponse::new(401, vec![Header::new("dpop-nonce", n)], vec![]);
+        dpop.handle_response(url, &answer);
     }
-    let mut dpop = Dpop::new(cfg)?;
     dpop.resource_headers_with(|i| key.sign(i), method, url, access_token, now)
         .map_err(|e| CliError::new("internal_error", e.to_string(), crate::exit::FAILURE))
-}
-
-/// `scheme://authority`, lower-cased: how the core keys its nonce cache.
-fn origin(url: &str) -> String {
-    let after = url.find("://").map(|i| i + 3).unwrap_or(0);
-    let end = url[after..]
-        .find(['/', '?', '#'])
-        .map(|i| after + i)
-        .unwrap_or(url.len());
-    url[..end].to_ascii_lowercase()
 }
 
 /// `--url` for a resource proof: an absolute http(s) URL without a fragment.
