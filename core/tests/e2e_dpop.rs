@@ -5,93 +5,17 @@
 
 mod common;
 
+use common::provider::{self, approve, now, provider_available, Provider};
 use deviceflow::*;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn now() -> Timestamp {
-    Timestamp(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64,
-    )
-}
-
-struct Provider {
-    child: Child,
-    issuer: String,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// node-oidc-provider with server nonces required, or `None` (SKIPPED) when not installed.
 fn start_provider() -> Option<Provider> {
-    if !repo().join("tests/node_modules/oidc-provider").exists() {
-        common::skip("the node-oidc-provider tests need `npm ci --prefix tests`");
-        return None;
-    }
-    let mut child = Command::new("node")
-        .arg(repo().join("tests/e2e/provider.mjs"))
-        .env("DEVICE_INTERVAL", "1")
-        .env("MAX_LIFETIME", "120")
-        .env("DPOP_NONCE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).expect("provider line");
-    let issuer = v["issuer"].as_str().unwrap().to_owned();
-    Some(Provider { child, issuer })
-}
-
-fn approve(issuer: &str, user_code: &str) -> Child {
-    Command::new("node")
-        .arg(repo().join("tests/e2e/approve.mjs"))
-        .args(["--issuer", issuer, "--user-code", user_code])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("node")
+    provider_available().then(|| provider::start_provider(&[("DPOP_NONCE", "1")]))
 }
 
 fn send(req: &HttpRequest) -> HttpResponse {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into();
-    let mut b = ureq::http::Request::builder()
-        .method(req.method.as_str())
-        .uri(&req.url);
-    for h in &req.headers {
-        b = b.header(&h.name, &h.value);
-    }
-    let mut resp = agent
-        .run(b.body(req.body.clone()).unwrap())
-        .expect("transport");
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(n, v)| Header::new(n.as_str(), v.to_str().unwrap_or("")))
-        .collect();
-    let body = resp.body_mut().read_to_vec().unwrap();
-    HttpResponse::new(resp.status().as_u16(), headers, body)
+    provider::send(req).expect("transport")
 }
 
 /// What the driver saw: statuses of all answers (nonce retries included).
@@ -157,7 +81,7 @@ fn dpop_login_userinfo_refresh_revoke() {
     let mut approver = None;
     let mut seen = Seen::default();
     let tokens = drive!(flow, key, seen, |prompt: Prompt| approver =
-        Some(approve(&p.issuer, &prompt.user_code)))
+        Some(approve(&p.issuer, &prompt.user_code, false)))
     .expect("DPoP login");
     assert!(approver.unwrap().wait().unwrap().success());
     assert_eq!(tokens.token_type, "DPoP");
@@ -277,7 +201,7 @@ fn dpop_client_without_a_proof_is_refused() {
     let key = key_of(5); // unused: no DPoP, so no Sign
     let mut seen = Seen::default();
     let err = drive!(flow, key, seen, |prompt: Prompt| approver =
-        Some(approve(&p.issuer, &prompt.user_code)))
+        Some(approve(&p.issuer, &prompt.user_code, false)))
     .expect_err("dpop_bound_access_tokens needs a proof");
     let _ = approver.map(|mut a| a.wait());
     assert_eq!(seen.signs, 0);

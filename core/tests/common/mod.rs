@@ -1,6 +1,8 @@
 //! What the core's integration tests share.
 #![allow(dead_code)]
 
+pub mod provider;
+
 /// A test that cannot run says so, never passes quietly: `SKIPPED: <why>` goes to the real
 /// stderr (written past the test harness's capture, so `cargo test` shows it and tests/run.sh
 /// lists the rust suite as skipped), and with `CI=true` the test fails instead (in CI a missing
