@@ -2,6 +2,9 @@
 //! entropy (so fixed `jti`). Same format as `tests/vectors/README.md`, plus a
 //! `sign` step (see `tests/vectors/dpop/README.md`).
 
+mod common;
+
+use common::vectors::{response, subset};
 use deviceflow::*;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -55,56 +58,6 @@ fn build(kind: &str, config: &Value, now: Timestamp) -> Result<Op, String> {
 
 fn poll(op: &mut Op, now: Timestamp) -> Value {
     each!(op, m => serde_json::to_value(m.poll_action(now)).unwrap())
-}
-
-/// `expected` ⊆ `actual`; a `headers` map matches a header list by name.
-fn subset(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
-    match (expected, actual) {
-        (Value::Object(e), Value::Object(a)) => {
-            for (k, ev) in e {
-                let av = a.get(k).unwrap_or(&Value::Null);
-                if k == "headers" && ev.is_object() && av.is_array() {
-                    for (name, want) in ev.as_object().unwrap() {
-                        let got = av.as_array().unwrap().iter().find(|h| {
-                            h["name"]
-                                .as_str()
-                                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                        });
-                        let got = got.map(|h| h["value"].clone()).unwrap_or(Value::Null);
-                        if &got != want {
-                            return Err(format!(
-                                "{path}.headers.{name}: expected {want}, got {got}"
-                            ));
-                        }
-                    }
-                } else {
-                    subset(ev, av, &format!("{path}.{k}"))?;
-                }
-            }
-            Ok(())
-        }
-        (e, a) if e == a => Ok(()),
-        (e, a) => Err(format!("{path}: expected {e}, got {a}")),
-    }
-}
-
-fn response(spec: &Value) -> HttpResponse {
-    let mut headers: Vec<Header> = spec["headers"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| Header::new(k, v.as_str().unwrap()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let body = match spec.get("json") {
-        Some(j) => {
-            headers.push(Header::new("content-type", "application/json"));
-            j.to_string().into_bytes()
-        }
-        None => Vec::new(),
-    };
-    HttpResponse::new(spec["status"].as_u64().unwrap() as u16, headers, body)
 }
 
 fn hex(s: &str) -> Vec<u8> {

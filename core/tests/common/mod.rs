@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod provider;
+pub mod vectors;
 
 /// A test that cannot run says so, never passes quietly: `SKIPPED: <why>` goes to the real
 /// stderr (written past the test harness's capture, so `cargo test` shows it and tests/run.sh
