@@ -145,18 +145,8 @@ pub struct LoginArgs {
     /// Where to keep the tokens.
     #[arg(long, value_enum, default_value = "auto")]
     pub store: StoreKind,
-    /// Show a QR code of the verification link (default: when stderr is a terminal).
-    #[arg(long, overrides_with = "no_qr")]
-    pub qr: bool,
-    /// Never show a QR code.
-    #[arg(long, overrides_with = "qr")]
-    pub no_qr: bool,
-    /// Open the browser (default: only where one can exist: not over SSH, in CI or a container).
-    #[arg(long, overrides_with = "no_open")]
-    pub open: bool,
-    /// Never open a browser.
-    #[arg(long, overrides_with = "open")]
-    pub no_open: bool,
+    #[command(flatten)]
+    pub prompt: crate::prompt_args::PromptArgs,
     /// Bind the tokens to a new P-256 key (DPoP, RFC 9449), kept with them in the profile:
     /// every request to the server proves possession of it, and so must every use of the
     /// access token (`deviceflow token --format header --method M --url U`).
@@ -260,13 +250,4 @@ pub struct LogoutArgs {
     /// Delete the local tokens even if the server could not revoke them.
     #[arg(long)]
     pub force: bool,
-}
-
-/// `--flag` / `--no-flag`: `Some(true)`, `Some(false)` or `None` (decide automatically).
-pub fn tri(on: bool, off: bool) -> Option<bool> {
-    match (on, off) {
-        (true, _) => Some(true),
-        (_, true) => Some(false),
-        _ => None,
-    }
 }

@@ -6,7 +6,6 @@ use crate::store::StoreKind;
 use clap::Args;
 #[cfg(feature = "server")]
 use {
-    crate::args::tri,
     crate::clock::Clock,
     crate::drive,
     crate::human,
@@ -43,18 +42,8 @@ pub struct DemoArgs {
     /// Keep the demo tokens under --profile (default: keep nothing; they die with the server).
     #[arg(long, value_enum, default_value = "none")]
     pub store: StoreKind,
-    /// Show a QR code (default: when stderr is a terminal).
-    #[arg(long, overrides_with = "no_qr")]
-    pub qr: bool,
-    /// Never show a QR code.
-    #[arg(long, overrides_with = "qr")]
-    pub no_qr: bool,
-    /// Open the browser (default: only where one can exist, and not with --auto-approve).
-    #[arg(long, overrides_with = "no_open")]
-    pub open: bool,
-    /// Never open a browser.
-    #[arg(long, overrides_with = "open")]
-    pub no_open: bool,
+    #[command(flatten)]
+    pub prompt: crate::prompt_args::PromptArgs,
     /// The browser and TV-app demo: serve the TV example app (examples/tv/) on a second
     /// loopback port, which the server allows by CORS, and wait; sign in from the TV page.
     #[arg(long, conflicts_with = "auto_approve")]
@@ -143,8 +132,8 @@ pub fn demo(args: DemoArgs, profile: &str, json: bool) -> Result<(), CliError> {
     };
     let how = Presentation {
         json,
-        qr: tri(args.qr, args.no_qr),
-        open: tri(args.open, args.no_open).or(args.auto_approve.then_some(false)),
+        qr: args.prompt.qr(),
+        open: args.prompt.open().or(args.auto_approve.then_some(false)),
     };
     let mut approver = None;
     let auto = args.auto_approve;

@@ -1,7 +1,7 @@
 //! `deviceflow login`: build the configuration, drive the device flow, show the
 //! code to a person (stderr) or an agent (NDJSON on stdout), store the tokens.
 
-use crate::args::{tri, LoginArgs};
+use crate::args::LoginArgs;
 use crate::browser;
 use crate::clock::Clock;
 use crate::drive::{self, Event};
@@ -50,8 +50,8 @@ pub fn run(args: LoginArgs, profile_name: &str, json: bool) -> Result<(), CliErr
     };
     let how = Presentation {
         json,
-        qr: tri(args.qr, args.no_qr),
-        open: tri(args.open, args.no_open),
+        qr: args.prompt.qr(),
+        open: args.prompt.open(),
     };
     login(
         plan,

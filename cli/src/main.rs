@@ -18,6 +18,7 @@ mod login;
 mod mcp;
 mod ndjson;
 mod plan;
+mod prompt_args;
 mod serve;
 mod settings;
 mod store;

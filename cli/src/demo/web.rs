@@ -17,7 +17,6 @@ use deviceflow_server::{ServerConfig, SignIn};
 use serde_json::json;
 
 use super::{start, DemoArgs};
-use crate::args::tri;
 use crate::exit::{CliError, FAILURE};
 use crate::{browser, human, ndjson};
 
@@ -150,7 +149,11 @@ pub fn run(args: &DemoArgs, json: bool) -> Result<(), CliError> {
              Press Ctrl-C to stop."
         ));
     }
-    if tri(args.open, args.no_open).unwrap_or(browser::headless_reason_here().is_none()) {
+    if args
+        .prompt
+        .open()
+        .unwrap_or(browser::headless_reason_here().is_none())
+    {
         if let Err(e) = browser::open(&app_url) {
             human::say(&format!("(could not open a browser: {e})"));
         }

@@ -253,10 +253,7 @@ impl Target {
             scope: s.scope.clone(),
             params: s.params.iter().map(|(k, v)| format!("{k}={v}")).collect(),
             store: s.store.unwrap_or(StoreKind::Auto),
-            qr: false,
-            no_qr: true,
-            open: false,
-            no_open: true,
+            prompt: crate::prompt_args::PromptArgs::neither(),
             dpop: false,
         };
         if let Some(m) = &args.client_auth {
