@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::audit::{Event, Kind};
+use super::clients::Needs;
 use super::codes::{self, display_user_code};
 use super::{
     ClientRequest, DeviceRecord, DeviceStatus, Engine, Insertion, OAuthError, Random, Response,
@@ -29,14 +30,7 @@ impl<S: Store> Engine<S> {
         now_ms: i64,
         rng: &mut dyn Random,
     ) -> Result<Value, OAuthError> {
-        let client = self
-            .clients
-            .authenticate(&req.params, req.authorization.as_deref())?;
-        if !client.device_grant {
-            return Err(OAuthError::unauthorized_client(
-                "the device grant is not enabled for this client",
-            ));
-        }
+        let client = self.clients.authenticate_for(req, Needs::DeviceGrant)?;
         let scope = self.granted_scope(client, req.params.get("scope"))?;
         // Only requests that passed authentication and the scope check count.
         let keys = super::issuance::issuance_keys(client, &req.source);

@@ -190,6 +190,42 @@ impl ClientRegistry {
         self.clients.values()
     }
 
+    /// Authenticates the caller of a client endpoint (`authenticate`), then checks it may use
+    /// what the endpoint offers: `invalid_client` (401) for the first, `unauthorized_client`
+    /// (400) for the second. Every client endpoint starts here, so the order is the same for all.
+    pub fn authenticate_for(
+        &self,
+        req: &super::ClientRequest,
+        needs: Needs,
+    ) -> Result<&Client, OAuthError> {
+        let client = self.authenticate(&req.params, req.authorization.as_deref())?;
+        let (allowed, refusal) = match needs {
+            Needs::Nothing => (true, ""),
+            Needs::DeviceGrant => (
+                client.device_grant,
+                "the device grant is not enabled for this client",
+            ),
+            Needs::RefreshTokens => (
+                client.refresh_tokens,
+                "refresh tokens are not enabled for this client",
+            ),
+            Needs::Introspection if client.is_public() => {
+                return Err(OAuthError::invalid_client(
+                    "introspection needs client authentication",
+                ))
+            }
+            Needs::Introspection => (
+                client.introspection,
+                "this client may not introspect tokens",
+            ),
+        };
+        if allowed {
+            Ok(client)
+        } else {
+            Err(OAuthError::unauthorized_client(refusal))
+        }
+    }
+
     /// Authenticates the caller of a client endpoint from the form and the `Authorization` header.
     /// Any failure is `invalid_client` (HTTP 401), without saying which part was wrong.
     pub fn authenticate(
@@ -277,4 +313,17 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What a client endpoint needs its caller to be allowed, beyond authenticating.
+#[derive(Clone, Copy, Debug)]
+pub enum Needs {
+    /// Revocation, and the token endpoint's answer to an unknown grant type.
+    Nothing,
+    /// Device authorization and polling.
+    DeviceGrant,
+    /// The refresh token grant.
+    RefreshTokens,
+    /// Introspection: a confidential client with the permission.
+    Introspection,
 }

@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use super::clients::Needs;
 use super::codes::sha256;
 use super::{ClientRequest, Engine, OAuthError, Response, Store, TokenKind, TokenState};
 
@@ -20,19 +21,7 @@ impl<S: Store> Engine<S> {
     }
 
     fn introspection(&self, req: &ClientRequest, now_ms: i64) -> Result<Value, OAuthError> {
-        let caller = self
-            .clients
-            .authenticate(&req.params, req.authorization.as_deref())?;
-        if caller.is_public() {
-            return Err(OAuthError::invalid_client(
-                "introspection needs client authentication",
-            ));
-        }
-        if !caller.introspection {
-            return Err(OAuthError::unauthorized_client(
-                "this client may not introspect tokens",
-            ));
-        }
+        self.clients.authenticate_for(req, Needs::Introspection)?;
         let token = req.params.require("token")?;
         let record = self.store.token(&sha256(token))?.filter(|t| {
             t.kind == TokenKind::Access && t.state == TokenState::Active && now_ms < t.expires_at_ms

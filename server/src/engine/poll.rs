@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::audit::{Event, Kind};
+use super::clients::Needs;
 use super::codes::sha256;
 use super::issue::GrantInfo;
 use super::seal;
@@ -36,14 +37,7 @@ impl<S: Store> Engine<S> {
         now_ms: i64,
         rng: &mut dyn Random,
     ) -> Result<Value, OAuthError> {
-        let client = self
-            .clients
-            .authenticate(&req.params, req.authorization.as_deref())?;
-        if !client.device_grant {
-            return Err(OAuthError::unauthorized_client(
-                "the device grant is not enabled for this client",
-            ));
-        }
+        let client = self.clients.authenticate_for(req, Needs::DeviceGrant)?;
         let code = req.params.require("device_code")?;
         // The code is looked up first, so a known code always gets its true answer whatever else
         // its source presented: guessing a 256-bit code is hopeless (§5.2), and refusing a

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::audit::{Event, Kind};
+use super::clients::Needs;
 use super::codes::sha256;
 use super::issue::GrantInfo;
 use super::{ClientRequest, Engine, OAuthError, Random, Store, TokenKind, TokenRecord, TokenState};
@@ -14,14 +15,7 @@ impl<S: Store> Engine<S> {
         now_ms: i64,
         rng: &mut dyn Random,
     ) -> Result<Value, OAuthError> {
-        let client = self
-            .clients
-            .authenticate(&req.params, req.authorization.as_deref())?;
-        if !client.refresh_tokens {
-            return Err(OAuthError::unauthorized_client(
-                "refresh tokens are not enabled for this client",
-            ));
-        }
+        let client = self.clients.authenticate_for(req, Needs::RefreshTokens)?;
         let presented = req.params.require("refresh_token")?;
         let invalid = || OAuthError::invalid_grant("refresh token is invalid, expired or revoked");
         let Some(old) = self.store.token(&sha256(presented))? else {

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::audit::{Event, Kind};
+use super::clients::Needs;
 use super::codes::sha256;
 use super::{ClientRequest, Engine, OAuthError, Response, Store, TokenKind};
 
@@ -15,9 +16,7 @@ impl<S: Store> Engine<S> {
     }
 
     fn revocation(&self, req: &ClientRequest, now_ms: i64) -> Result<Value, OAuthError> {
-        let client = self
-            .clients
-            .authenticate(&req.params, req.authorization.as_deref())?;
+        let client = self.clients.authenticate_for(req, Needs::Nothing)?;
         let token = req.params.require("token")?;
         // `token_type_hint` only speeds up a search; one hash lookup covers both kinds anyway.
         if let Some(record) = self.store.token(&sha256(token))? {

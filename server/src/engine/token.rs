@@ -1,5 +1,6 @@
 //! The token endpoint: dispatch on `grant_type` (RFC 6749 §4.5, §6; RFC 8628 §3.4).
 
+use super::clients::Needs;
 use super::{ClientRequest, Engine, OAuthError, Random, Response, Store, DEVICE_CODE_GRANT};
 
 impl<S: Store> Engine<S> {
@@ -11,11 +12,9 @@ impl<S: Store> Engine<S> {
             Some("refresh_token") => self.refresh_grant(req, now_ms, rng),
             Some(_) => {
                 // Still authenticate first: an unknown client learns nothing about grant types.
-                self.clients
-                    .authenticate(&req.params, req.authorization.as_deref())
-                    .and(Err(OAuthError::unsupported_grant_type(
-                        "supported: device_code, refresh_token",
-                    )))
+                self.clients.authenticate_for(req, Needs::Nothing).and(Err(
+                    OAuthError::unsupported_grant_type("supported: device_code, refresh_token"),
+                ))
             }
         }
         .into()
