@@ -1,11 +1,17 @@
-//! The device authorization response (RFC 8628 §3.2), validated for display.
+//! The device authorization request (RFC 8628 §3.1) as an exchange, and its
+//! response (§3.2), validated for display.
 
 use crate::action::Prompt;
-use crate::config::Timing;
+use crate::config::{Config, Timing};
 use crate::display::{check_secure_url, check_user_code, clean_text};
-use crate::http::Timestamp;
+use crate::error::{ErrorCode, FlowError};
+use crate::exchange::{Answer, Spec, Verdict};
+use crate::http::{RequestId, Timestamp};
+use crate::outbox::Template;
 use crate::secret::Secret;
 use crate::wire::fields::{opt_seconds_ms, opt_str, req_str, Object};
+use crate::wire::reply::OAuthError;
+use crate::wire::request::form_post;
 
 /// Longest device code accepted (it is sent back on every poll).
 const MAX_DEVICE_CODE_LEN: usize = 4096;
@@ -18,6 +24,71 @@ pub(crate) struct Issued {
     pub interval_ms: u64,
     /// Send time of the device request + `expires_in` (the conservative deadline).
     pub deadline: Timestamp,
+}
+
+/// Reads the device authorization response.
+pub(crate) struct AuthorizationSpec {
+    endpoint: String,
+    timing: Timing,
+}
+
+impl AuthorizationSpec {
+    /// The request to the device authorization endpoint `device` (§3.1), and its reader.
+    pub fn new(config: &Config, device: &str) -> (Self, Template) {
+        let mut params: Vec<(&str, &str)> = Vec::new();
+        if let Some(scope) = &config.scope {
+            params.push(("scope", scope));
+        }
+        for p in &config.params {
+            params.push((&p.name, &p.value));
+        }
+        let request = form_post(RequestId(0), device, &config.client, &params);
+        let spec = AuthorizationSpec {
+            endpoint: device.to_owned(),
+            timing: config.timing.clone(),
+        };
+        (spec, Template::from_request(request))
+    }
+}
+
+impl Spec for AuthorizationSpec {
+    type Output = Issued;
+
+    fn target(&self) -> &'static str {
+        "the device authorization endpoint"
+    }
+
+    fn on_success(&mut self, obj: Object, at: Answer) -> Verdict<Issued> {
+        match parse_issued(&obj, at.sent_at, &self.timing) {
+            Ok(issued) => Verdict::Done(issued),
+            Err(reason) => Verdict::Fail(FlowError::invalid_response(
+                Some(at.status),
+                format!("device authorization response: {reason}"),
+            )),
+        }
+    }
+
+    fn on_oauth_error(&mut self, e: OAuthError, _at: Answer) -> Verdict<Issued> {
+        Verdict::Fail(e.into_flow_error("device authorization refused"))
+    }
+
+    /// 404 or 405 without an OAuth error: no device flow at that URL. (501 is a 5xx,
+    /// transient, and retried before it could get here.)
+    fn on_invalid(&mut self, e: FlowError, at: Answer) -> Verdict<Issued> {
+        if !matches!(at.status, 404 | 405) {
+            return Verdict::Fail(e);
+        }
+        Verdict::Fail(FlowError {
+            status: Some(at.status),
+            ..FlowError::new(
+                ErrorCode::Unsupported,
+                format!(
+                    "{} answered HTTP {}: the server offers no device flow there",
+                    self.endpoint, at.status
+                ),
+            )
+        })
+    }
 }
 
 /// Validates the response. `sent_at` is when the device request was sent: the

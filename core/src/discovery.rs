@@ -4,11 +4,13 @@
 use crate::config::Timing;
 use crate::display::check_secure_url;
 use crate::error::{ConfigError, ErrorCode, FlowError};
-use crate::exchange::{Operation, Spec, Template, Verdict};
-use crate::http::{HttpResponse, RequestId, Timestamp};
+use crate::exchange::{Answer, Spec, Verdict};
+use crate::http::{RequestId, Timestamp};
 use crate::json::Value;
+use crate::operation::Operation;
+use crate::outbox::Template;
 use crate::wire::fields::{opt_str, Object};
-use crate::wire::reply::{classify, parse_object, Reply};
+use crate::wire::reply::OAuthError;
 use crate::wire::request::json_get;
 use serde::{Deserialize, Serialize};
 
@@ -90,7 +92,7 @@ impl DiscoverySpec {
             .push(format!("{}: {problem}", self.urls[self.index]));
         self.index += 1;
         if let Some(url) = self.urls.get(self.index) {
-            return Verdict::Next(Template::from_request(json_get(RequestId(0), url)));
+            return Verdict::FallBack(Template::from_request(json_get(RequestId(0), url)));
         }
         if let Some(e) = self.mismatch.take().or(self.invalid.take()) {
             return Verdict::Fail(*e);
@@ -113,43 +115,36 @@ impl Spec for DiscoverySpec {
         "the discovery endpoint"
     }
 
-    fn interpret(
-        &mut self,
-        resp: &HttpResponse,
-        _sent: Timestamp,
-        _now: Timestamp,
-        timing: &Timing,
-    ) -> Verdict<ServerMetadata> {
-        match classify(resp, timing.max_body_bytes) {
-            Reply::Transient { retry_after_ms, .. } => Verdict::Retry { retry_after_ms },
-            Reply::Success(_) => match parse_object(resp)
-                .map_err(Problem::Invalid)
-                .and_then(|obj| self.read(obj))
-            {
-                Ok(meta) => Verdict::Done(meta),
-                Err(Problem::Mismatch(e)) => {
-                    self.mismatch = Some(Box::new(e));
-                    self.fall_back("issuer mismatch".into())
+    fn on_success(&mut self, obj: Object, at: Answer) -> Verdict<ServerMetadata> {
+        match self.read(obj) {
+            Ok(meta) => Verdict::Done(meta),
+            Err(Problem::Mismatch(e)) => {
+                self.mismatch = Some(Box::new(e));
+                self.fall_back("issuer mismatch".into())
+            }
+            Err(Problem::Invalid(reason)) => {
+                let e = FlowError::invalid_response(
+                    Some(at.status),
+                    format!("discovery document {}: {reason}", self.urls[self.index]),
+                );
+                if self.index + 1 < self.urls.len() {
+                    // A document that is an object is evidence of metadata: reported if
+                    // the other one is no better.
+                    self.invalid.get_or_insert(Box::new(e));
+                    self.fall_back(reason)
+                } else {
+                    Verdict::Fail(self.invalid.take().map_or(e, |b| *b))
                 }
-                Err(Problem::Invalid(reason)) => {
-                    let e = FlowError::invalid_response(
-                        Some(resp.status),
-                        format!("discovery document {}: {reason}", self.urls[self.index]),
-                    );
-                    if self.index + 1 < self.urls.len() {
-                        // Only a document that is an object is evidence of metadata.
-                        if parse_object(resp).is_ok() {
-                            self.invalid.get_or_insert(Box::new(e));
-                        }
-                        self.fall_back(reason)
-                    } else {
-                        Verdict::Fail(self.invalid.take().map_or(e, |b| *b))
-                    }
-                }
-            },
-            Reply::OAuth(e) => self.fall_back(format!("HTTP {} {}", e.status, e.error)),
-            Reply::Invalid(e) => self.fall_back(e.message),
+            }
         }
+    }
+
+    fn on_oauth_error(&mut self, e: OAuthError, _at: Answer) -> Verdict<ServerMetadata> {
+        self.fall_back(format!("HTTP {} {}", e.status, e.error))
+    }
+
+    fn on_invalid(&mut self, e: FlowError, _at: Answer) -> Verdict<ServerMetadata> {
+        self.fall_back(e.message)
     }
 }
 

@@ -1,50 +1,30 @@
 //! One logical request with bounded retries: the engine behind discovery, the
 //! device authorization request, refresh and revocation. Each of those supplies
-//! a [`Spec`] that reads the reply; this module does ids, retries and waits.
+//! a [`Spec`] that reads a classified reply; this module classifies each reply once,
+//! retries transient ones and keeps the budget. It never touches the outbox: every
+//! input returns a [`Step`], which the machine (or [`Operation`](crate::operation))
+//! applies.
 //!
 //! The retries of one operation share one budget (`Timing::request_budget_ms`),
 //! counted from its first `Send`: every `Send` carries what is left as `timeout_ms`,
 //! and a retry whose wait (backoff or `Retry-After`) would end at or after the
 //! budget's end is not attempted; the operation fails with `network_error` at once.
 
-use crate::action::{Action, WaitReason};
-use crate::backoff::Pacer;
-use crate::conduit::{Conduit, Phase};
+use crate::action::WaitReason;
 use crate::config::Timing;
-use crate::dpop::Dpop;
-use crate::error::{ErrorCode, FlowError, MisuseError};
-use crate::http::{
-    Header, HttpRequest, HttpResponse, Method, RequestId, Timestamp, TransportError,
-};
+use crate::error::{ErrorCode, FlowError};
+use crate::http::{HttpRequest, HttpResponse, Timestamp, TransportError};
+use crate::outbox::{Next, Template};
+use crate::pacer::Pacer;
+use crate::wire::fields::Object;
+use crate::wire::reply::{classify, OAuthError, Reply};
 
-/// A request without an id; each (re)send gets a fresh one.
-#[derive(Clone, Debug)]
-pub(crate) struct Template {
-    pub method: Method,
-    pub url: String,
-    pub headers: Vec<Header>,
-    pub body: Vec<u8>,
-}
-
-impl Template {
-    pub fn from_request(req: HttpRequest) -> Self {
-        Template {
-            method: req.method,
-            url: req.url,
-            headers: req.headers,
-            body: req.body,
-        }
-    }
-    pub fn to_request(&self, id: RequestId) -> HttpRequest {
-        HttpRequest {
-            id,
-            method: self.method,
-            url: self.url.clone(),
-            headers: self.headers.clone(),
-            body: self.body.clone(),
-            timeout_ms: None,
-        }
-    }
+/// What an exchange does after an input.
+pub(crate) enum Step<T> {
+    /// Not finished: send (again, or elsewhere) or wait.
+    Continue(Next),
+    Done(T),
+    Failed(FlowError),
 }
 
 /// What a reply means to the operation.
@@ -56,21 +36,36 @@ pub(crate) enum Verdict<T> {
         retry_after_ms: Option<u64>,
     },
     /// Send a different request now (discovery falling back to the next document).
-    Next(Template),
+    FallBack(Template),
 }
 
+/// The answered request: the reply's HTTP status, and times.
+#[derive(Clone, Copy)]
+pub(crate) struct Answer {
+    pub status: u16,
+    /// When the answered request was handed out.
+    pub sent_at: Timestamp,
+    pub now: Timestamp,
+}
+
+/// How one operation reads its replies, one method per kind of reply
+/// ([`classify`] sorts them, once, in [`Exchange::on_response`]).
 pub(crate) trait Spec {
-    type Output: Clone;
+    type Output;
     /// What is being asked, for error messages ("the token endpoint").
     fn target(&self) -> &'static str;
-    /// Reads a reply. `sent_at` is when the answered request was handed out.
-    fn interpret(
-        &mut self,
-        resp: &HttpResponse,
-        sent_at: Timestamp,
-        now: Timestamp,
-        timing: &Timing,
-    ) -> Verdict<Self::Output>;
+    /// A 2xx object without an `error` field.
+    fn on_success(&mut self, obj: Object, at: Answer) -> Verdict<Self::Output>;
+    /// An OAuth error (RFC 6749 §5.2) that is not transient.
+    fn on_oauth_error(&mut self, e: OAuthError, at: Answer) -> Verdict<Self::Output>;
+    /// Malformed, oversized, or an unexpected status: fails by default.
+    fn on_invalid(&mut self, e: FlowError, _at: Answer) -> Verdict<Self::Output> {
+        Verdict::Fail(e)
+    }
+    /// 5xx, 429, 408 or `temporarily_unavailable`: retried by default.
+    fn on_transient(&mut self, retry_after_ms: Option<u64>, _at: Answer) -> Verdict<Self::Output> {
+        Verdict::Retry { retry_after_ms }
+    }
     /// DPoP was turned on: a `DPoP` token type becomes acceptable.
     fn dpop_on(&mut self) {}
 }
@@ -79,108 +74,109 @@ pub(crate) struct Exchange<S: Spec> {
     pub spec: S,
     template: Template,
     pacer: Pacer,
+    timing: Timing,
+    /// When the latest request was handed out.
     sent_at: Timestamp,
-    budget_ms: u64,
     /// When the budget runs out: fixed when the first request is handed out.
     budget_end: Option<Timestamp>,
-    pub outcome: Option<Result<S::Output, FlowError>>,
 }
 
 impl<S: Spec> Exchange<S> {
-    /// Queues the first request on `conduit` at once.
-    pub fn start(spec: S, template: Template, conduit: &mut Conduit, timing: &Timing) -> Self {
-        let id = conduit.fresh_id();
-        conduit.ready(template.to_request(id));
-        Exchange {
+    /// A new exchange, and its first request to schedule.
+    pub fn start(spec: S, template: Template, timing: &Timing, now: Timestamp) -> (Self, Next) {
+        let first = Next::Send(template.clone());
+        let exchange = Exchange {
             spec,
             template,
             pacer: Pacer::one_shot(timing),
-            sent_at: conduit.now,
-            budget_ms: timing.request_budget_ms,
+            timing: timing.clone(),
+            sent_at: now,
             budget_end: None,
-            outcome: None,
-        }
+        };
+        (exchange, first)
+    }
+
+    /// A request of this exchange is handed out: the budget starts at the first, and
+    /// each carries the time left.
+    pub fn on_send(&mut self, req: &mut HttpRequest, now: Timestamp) {
+        let end = *self
+            .budget_end
+            .get_or_insert(now.plus(self.timing.request_budget_ms));
+        req.timeout_ms = Some(end.since(now).max(1));
+        self.sent_at = now;
     }
 
     /// A wait has ended: resend, unless the budget ran out meanwhile (a late wake-up).
-    pub fn on_timer(&mut self, conduit: &mut Conduit) {
-        if self.outcome.is_some() || !conduit.wait_over(conduit.now) {
-            return;
+    pub fn on_timer(&mut self, now: Timestamp) -> Step<S::Output> {
+        if self.budget_end.is_some_and(|end| now >= end) {
+            return Step::Failed(self.out_of_budget("the retry was due after it"));
         }
-        if self.budget_end.is_some_and(|end| conduit.now >= end) {
-            conduit.phase = Phase::Idle;
-            self.outcome = Some(Err(self.out_of_budget("the retry was due after it")));
-            return;
-        }
-        let id = conduit.fresh_id();
-        conduit.ready(self.template.to_request(id));
+        Step::Continue(Next::Send(self.template.clone()))
     }
 
-    /// Call before handing out a request: starts the budget at the first one, and
-    /// stamps the request with its send time and the time left.
-    pub fn tick(&mut self, conduit: &mut Conduit) {
-        let now = conduit.now;
-        if let Phase::Ready(req) = &mut conduit.phase {
-            let end = *self.budget_end.get_or_insert(now.plus(self.budget_ms));
-            req.timeout_ms = Some(end.since(now).max(1));
-            self.sent_at = now;
-        }
-    }
-
-    pub fn on_response(&mut self, resp: &HttpResponse, conduit: &mut Conduit, timing: &Timing) {
-        let now = conduit.now;
-        match self.spec.interpret(resp, self.sent_at, now, timing) {
-            Verdict::Done(v) => self.outcome = Some(Ok(v)),
-            Verdict::Fail(e) => self.outcome = Some(Err(e)),
+    pub fn on_response(&mut self, resp: &HttpResponse, now: Timestamp) -> Step<S::Output> {
+        let at = Answer {
+            status: resp.status,
+            sent_at: self.sent_at,
+            now,
+        };
+        let spec = &mut self.spec;
+        let verdict = match classify(resp, self.timing.max_body_bytes) {
+            Reply::Success(obj) => spec.on_success(obj, at),
+            Reply::OAuth(e) => spec.on_oauth_error(e, at),
+            Reply::Invalid(e) => spec.on_invalid(e, at),
+            Reply::Transient { retry_after_ms, .. } => spec.on_transient(retry_after_ms, at),
+        };
+        match verdict {
+            Verdict::Done(v) => Step::Done(v),
+            Verdict::Fail(e) => Step::Failed(e),
             Verdict::Retry { retry_after_ms } => {
-                self.retry(conduit, retry_after_ms, &format!("HTTP {}", resp.status))
+                self.retry(now, retry_after_ms, &format!("HTTP {}", resp.status))
             }
-            Verdict::Next(template) => {
+            Verdict::FallBack(template) => {
                 if self.budget_end.is_some_and(|end| now >= end) {
                     let why = format!("{} was not tried", template.url);
-                    self.outcome = Some(Err(self.out_of_budget(&why)));
-                    return;
+                    return Step::Failed(self.out_of_budget(&why));
                 }
                 self.template = template;
-                self.pacer = Pacer::one_shot(timing);
-                let id = conduit.fresh_id();
-                conduit.ready(self.template.to_request(id));
-                self.sent_at = now;
+                self.pacer = Pacer::one_shot(&self.timing);
+                Step::Continue(Next::Send(self.template.clone()))
             }
         }
     }
 
-    pub fn on_transport_error(&mut self, kind: TransportError, conduit: &mut Conduit) {
-        self.retry(conduit, None, kind.as_str());
+    pub fn on_transport_error(&mut self, kind: TransportError, now: Timestamp) -> Step<S::Output> {
+        self.retry(now, None, kind.as_str())
     }
 
-    fn retry(&mut self, conduit: &mut Conduit, retry_after_ms: Option<u64>, what: &str) {
-        match self.pacer.transient(retry_after_ms, true) {
-            Some((delay, reason)) => {
-                let until = conduit.now.plus(delay);
-                match self.budget_end {
-                    // Waiting past the budget only to fail then: fail now, and say why.
-                    Some(end) if until >= end => {
-                        let why = if reason == WaitReason::RetryAfter {
-                            format!(
-                                "last: {what}, and the server asked to retry in {} s",
-                                delay.div_ceil(1000)
-                            )
-                        } else {
-                            format!("last: {what}")
-                        };
-                        self.outcome = Some(Err(self.out_of_budget(&why)));
-                    }
-                    _ => conduit.wait(until, reason),
-                }
+    fn retry(
+        &mut self,
+        now: Timestamp,
+        retry_after_ms: Option<u64>,
+        what: &str,
+    ) -> Step<S::Output> {
+        let Some((delay, reason)) = self.pacer.transient(retry_after_ms, true) else {
+            return Step::Failed(network_error(
+                self.spec.target(),
+                self.pacer.failures(),
+                what,
+            ));
+        };
+        let until = now.plus(delay);
+        match self.budget_end {
+            // Waiting past the budget only to fail then: fail now, and say why.
+            Some(end) if until >= end => {
+                let why = if reason == WaitReason::RetryAfter {
+                    format!(
+                        "last: {what}, and the server asked to retry in {} s",
+                        delay.div_ceil(1000)
+                    )
+                } else {
+                    format!("last: {what}")
+                };
+                Step::Failed(self.out_of_budget(&why))
             }
-            None => {
-                self.outcome = Some(Err(network_error(
-                    self.spec.target(),
-                    self.pacer.failures(),
-                    what,
-                )));
-            }
+            _ => Step::Continue(Next::Wait { until, reason }),
         }
     }
 
@@ -191,7 +187,7 @@ impl<S: Spec> Exchange<S> {
             format!(
                 "no answer from {} within {} s ({attempts} attempt{}; {why})",
                 self.spec.target(),
-                self.budget_ms.div_ceil(1000),
+                self.timing.request_budget_ms.div_ceil(1000),
                 if attempts == 1 { "" } else { "s" },
             ),
         )
@@ -205,139 +201,6 @@ pub(crate) fn network_error(target: &str, attempts: u32, last: &str) -> FlowErro
     )
 }
 
-/// A whole operation: one [`Exchange`] with its own [`Conduit`]. The public
-/// `Discovery`, `Refresh` and `Revocation` wrap this.
-pub(crate) struct Operation<S: Spec> {
-    conduit: Conduit,
-    exchange: Exchange<S>,
-    timing: Timing,
-}
-
-impl<S: Spec> Operation<S> {
-    pub fn new(spec: S, template: Template, timing: Timing, now: Timestamp) -> Self {
-        let mut conduit = Conduit::new(now);
-        let exchange = Exchange::start(spec, template, &mut conduit, &timing);
-        Operation {
-            conduit,
-            exchange,
-            timing,
-        }
-    }
-
-    pub fn poll_action(&mut self, now: Timestamp) -> Action<S::Output> {
-        self.conduit.clock(now);
-        self.exchange.on_timer(&mut self.conduit);
-        self.exchange.tick(&mut self.conduit);
-        if let Some(outcome) = &self.exchange.outcome {
-            return match outcome {
-                Ok(v) => Action::Done(v.clone()),
-                Err(e) => Action::Failed(e.clone()),
-            };
-        }
-        phase_action(&mut self.conduit)
-    }
-
-    pub fn handle_response(
-        &mut self,
-        id: RequestId,
-        resp: HttpResponse,
-        now: Timestamp,
-    ) -> Result<(), MisuseError> {
-        self.check_open()?;
-        self.conduit.accept(id)?;
-        self.conduit.clock(now);
-        if self.conduit.nonce_retry(&resp) {
-            return Ok(());
-        }
-        self.exchange
-            .on_response(&resp, &mut self.conduit, &self.timing);
-        Ok(())
-    }
-
-    pub fn handle_signature(
-        &mut self,
-        id: RequestId,
-        signature: &[u8],
-        now: Timestamp,
-    ) -> Result<(), MisuseError> {
-        self.check_open()?;
-        self.conduit.clock(now);
-        self.conduit.sign(id, signature)
-    }
-
-    /// Turns DPoP on before the first request goes out.
-    pub fn set_dpop(&mut self, dpop: Dpop) {
-        self.conduit.set_dpop(dpop, None);
-        self.exchange.spec.dpop_on();
-    }
-
-    pub fn dpop(&self) -> Option<&Dpop> {
-        self.conduit.dpop.as_ref()
-    }
-
-    pub fn handle_transport_error(
-        &mut self,
-        id: RequestId,
-        kind: TransportError,
-        now: Timestamp,
-    ) -> Result<(), MisuseError> {
-        self.check_open()?;
-        self.conduit.accept(id)?;
-        self.conduit.clock(now);
-        self.exchange.on_transport_error(kind, &mut self.conduit);
-        Ok(())
-    }
-
-    pub fn cancel(&mut self, now: Timestamp) -> Result<(), MisuseError> {
-        self.check_open()?;
-        self.conduit.clock(now);
-        self.conduit.phase = Phase::Idle;
-        self.exchange.outcome = Some(Err(cancelled()));
-        Ok(())
-    }
-
-    pub fn is_finished(&self) -> bool {
-        self.exchange.outcome.is_some()
-    }
-
-    /// The operation's reader, to adjust before the first answer arrives.
-    pub fn spec_mut(&mut self) -> &mut S {
-        &mut self.exchange.spec
-    }
-
-    fn check_open(&self) -> Result<(), MisuseError> {
-        if self.is_finished() {
-            Err(MisuseError::Finished)
-        } else {
-            Ok(())
-        }
-    }
-}
-
 pub(crate) fn cancelled() -> FlowError {
     FlowError::new(ErrorCode::Cancelled, "the flow was cancelled")
-}
-
-/// The action for a conduit that is neither finished nor displaying.
-pub(crate) fn phase_action<T>(conduit: &mut Conduit) -> Action<T> {
-    if let Some(req) = conduit.take_ready() {
-        return Action::Send(req);
-    }
-    match &conduit.phase {
-        Phase::Signing { req, input } => Action::Sign {
-            id: req.id,
-            input: input.clone(),
-        },
-        Phase::InFlight(id) => Action::AwaitingResponse { id: *id },
-        Phase::Waiting { until, reason } => Action::Wait {
-            until: *until,
-            delay_ms: until.since(conduit.now),
-            reason: *reason,
-        },
-        // Unreachable by construction: every unfinished state has a request or a wait.
-        Phase::Idle | Phase::Ready(_) => Action::Failed(FlowError::new(
-            ErrorCode::InvalidResponse,
-            "internal: no pending step",
-        )),
-    }
 }

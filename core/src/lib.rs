@@ -80,7 +80,7 @@
 //!
 //! # Timing
 //!
-//! See `backoff.rs`: interval + a 20 ms margin measured from the end of each
+//! See `pacer.rs`: interval + a 20 ms margin measured from the end of each
 //! response (a fifth of the interval after a `slow_down`), `slow_down` adds 5 s
 //! for good, transient failures back off by doubling (never below the interval),
 //! and nothing is sent at or after the device code's expiry. One-shot requests
@@ -165,9 +165,10 @@ macro_rules! operation_methods {
 
 mod action;
 mod authorization;
-mod authorize;
-pub mod backoff;
-mod conduit;
+/// The polling-interval constant (the rules are in `pacer.rs`).
+pub mod backoff {
+    pub use crate::pacer::SLOW_DOWN_STEP_MS;
+}
 mod config;
 mod discovery;
 pub mod display;
@@ -179,6 +180,9 @@ mod exchange;
 mod http;
 pub mod json;
 mod machine;
+mod operation;
+mod outbox;
+mod pacer;
 mod provider;
 mod refresh;
 mod revocation;

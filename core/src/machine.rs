@@ -1,17 +1,27 @@
 //! The device flow state machine. Every transition is in [`DeviceFlow::transition`],
 //! one `match` over (state, input); `STATES.md` beside `src/` draws it.
+//!
+//! Control flow goes one way, down (as quinn-proto's `handle_*` and str0m's
+//! `handle_input`): each input (`handle_response`, `handle_transport_error`, `cancel`,
+//! or `poll_action` finding a wait over) becomes an [`Input`] for [`DeviceFlow::step`].
+//! `transition` returns the next state and what the outbox does next ([`Next`]);
+//! `step` writes both, the one writer of each. An exchange (discovery, the device
+//! authorization request) returns a [`Step`] and writes nothing outside itself.
+//! `poll_action` then reads what is queued: a `Display` once, a ready request once
+//! (stamped with its exchange's budget), or the repeated wait, sign or await.
+//! Outside the `match`, only the outbox itself moves: `handle_signature` (a request
+//! gets its DPoP proof) and a `use_dpop_nonce` resend, which the machine never sees.
 
 use crate::action::{Action, Prompt, WaitReason};
-use crate::authorization::Issued;
-use crate::authorize::AuthorizeSpec;
-use crate::backoff::Pacer;
-use crate::conduit::{Conduit, Phase};
+use crate::authorization::{AuthorizationSpec, Issued};
 use crate::config::Config;
 use crate::discovery::{DiscoverySpec, ServerMetadata, DEVICE_CODE_GRANT};
 use crate::dpop::Dpop;
 use crate::error::{ConfigError, ErrorCode, FlowError, MisuseError};
-use crate::exchange::{cancelled, network_error, phase_action, Exchange, Template};
+use crate::exchange::{cancelled, network_error, Exchange, Step};
 use crate::http::{HttpResponse, RequestId, Timestamp, TransportError};
+use crate::outbox::{Next, Outbox, Template};
+use crate::pacer::Pacer;
 use crate::tokens::TokenSet;
 use crate::wire::reply::{classify, Reply};
 use crate::wire::request::form_post;
@@ -23,7 +33,7 @@ use crate::wire::token::{parse_tokens, TokenTypes};
 /// `handle_*` methods. See the crate docs for the loop.
 pub struct DeviceFlow {
     config: Config,
-    conduit: Conduit,
+    outbox: Outbox,
     state: State,
     /// A prompt not yet handed out by `Action::Display` (edge-triggered).
     unshown: Option<Prompt>,
@@ -35,8 +45,8 @@ pub struct DeviceFlow {
 enum State {
     /// Fetching the issuer's metadata (only when endpoints were not given).
     Discovering(Exchange<DiscoverySpec>),
-    /// Asking for a device code and user code (§3.1).
-    Authorizing(Exchange<AuthorizeSpec>, String),
+    /// Asking for a device code and user code (§3.1); then polling the token endpoint.
+    Authorizing(Exchange<AuthorizationSpec>, String),
     /// Polling the token endpoint (§3.4, §3.5).
     Polling(Poll),
     Done(TokenSet),
@@ -44,7 +54,8 @@ enum State {
 }
 
 struct Poll {
-    token_endpoint: String,
+    /// The token request (§3.4), the same on every poll; its `url` is the token endpoint.
+    request: Template,
     issued: Issued,
     pacer: Pacer,
 }
@@ -63,46 +74,52 @@ impl DeviceFlow {
     /// was given, else the device authorization request.
     pub fn new(config: Config, now: Timestamp) -> Result<Self, ConfigError> {
         config.validate()?;
-        let mut conduit = Conduit::new(now);
+        let mut outbox = Outbox::new(now);
         if let Some(d) = &config.dpop {
-            conduit.dpop = Some(Dpop::new(d.clone())?);
+            outbox.set_dpop(Dpop::new(d.clone())?);
         }
-        let state = match (
+        let discovery = match (
             &config.device_authorization_endpoint,
             &config.token_endpoint,
             &config.issuer,
         ) {
-            (Some(device), Some(token), _) => authorize(&config, device, token, &mut conduit),
-            (_, _, Some(issuer)) => {
-                let (spec, template) = DiscoverySpec::new(issuer)?;
-                State::Discovering(Exchange::start(
-                    spec,
-                    template,
-                    &mut conduit,
-                    &config.timing,
-                ))
-            }
+            (Some(_), Some(_), _) => None,
+            (_, _, Some(issuer)) => Some(DiscoverySpec::new(issuer)?),
             _ => unreachable!("validate() requires an issuer or both endpoints"),
         };
-        Ok(DeviceFlow {
+        let mut flow = DeviceFlow {
             config,
-            conduit,
-            state,
+            outbox,
+            state: State::Failed(cancelled()),
             unshown: None,
             prompt: None,
             metadata: None,
-        })
+        };
+        let endpoints = (
+            flow.config.device_authorization_endpoint.clone(),
+            flow.config.token_endpoint.clone(),
+        );
+        let (state, first) = match (discovery, endpoints) {
+            (Some((spec, template)), _) => {
+                let (ex, first) = Exchange::start(spec, template, &flow.config.timing, now);
+                (State::Discovering(ex), first)
+            }
+            (None, (Some(device), Some(token))) => flow.authorize(&device, token),
+            (None, _) => unreachable!("both endpoints, or discovery"),
+        };
+        flow.state = state;
+        flow.outbox.schedule(first);
+        Ok(flow)
     }
 
     /// The next thing to do. `Send` and `Display` come out once each; the other
     /// actions repeat until an input arrives or `now` passes a `Wait`'s `until`.
     /// (`Action` is `#[must_use]`.)
     pub fn poll_action(&mut self, now: Timestamp) -> Action {
-        let now = self.conduit.clock(now);
-        if self.conduit.wait_over(now) {
+        let now = self.outbox.clock(now);
+        if self.outbox.wait_over(now) {
             self.step(Input::Timer);
         }
-        self.tick_exchanges();
         match &self.state {
             State::Done(tokens) => return Action::Done(tokens.clone()),
             State::Failed(err) => return Action::Failed(err.clone()),
@@ -111,7 +128,15 @@ impl DeviceFlow {
         if let Some(prompt) = self.unshown.take() {
             return Action::Display(prompt);
         }
-        phase_action(&mut self.conduit)
+        if let Some(mut req) = self.outbox.take_ready() {
+            match &mut self.state {
+                State::Discovering(ex) => ex.on_send(&mut req, now),
+                State::Authorizing(ex, _) => ex.on_send(&mut req, now),
+                _ => {}
+            }
+            return Action::Send(req);
+        }
+        self.outbox.action()
     }
 
     /// Feeds the response (any HTTP status) to the request with this id.
@@ -122,7 +147,7 @@ impl DeviceFlow {
         now: Timestamp,
     ) -> Result<(), MisuseError> {
         self.accept(id, now)?;
-        if self.conduit.nonce_retry(&response) {
+        if self.outbox.nonce_retry(&response) {
             return Ok(()); // resent at once with the server's DPoP nonce
         }
         self.step(Input::Response(response));
@@ -150,20 +175,20 @@ impl DeviceFlow {
         now: Timestamp,
     ) -> Result<(), MisuseError> {
         self.check_open()?;
-        self.conduit.clock(now);
-        self.conduit.sign(id, signature)
+        self.outbox.clock(now);
+        self.outbox.sign(id, signature)
     }
 
     /// The DPoP state (thumbprint, nonces learnt per server), when DPoP is on.
     pub fn dpop(&self) -> Option<&Dpop> {
-        self.conduit.dpop.as_ref()
+        self.outbox.dpop()
     }
 
     /// Stops the flow at once: the next action is `Failed` with code `cancelled`,
     /// and a response arriving later is refused as `finished` ([`MisuseError::Finished`]).
     pub fn cancel(&mut self, now: Timestamp) -> Result<(), MisuseError> {
         self.check_open()?;
-        self.conduit.clock(now);
+        self.outbox.clock(now);
         self.step(Input::Cancel);
         Ok(())
     }
@@ -189,7 +214,7 @@ impl DeviceFlow {
     /// The token endpoint in use, once known.
     pub fn token_endpoint(&self) -> Option<&str> {
         match &self.state {
-            State::Polling(p) => Some(&p.token_endpoint),
+            State::Polling(p) => Some(&p.request.url),
             State::Authorizing(_, token) => Some(token),
             _ => self.config.token_endpoint.as_deref(),
         }
@@ -217,7 +242,7 @@ impl DeviceFlow {
 
     fn token_types(&self) -> TokenTypes<'_> {
         TokenTypes {
-            dpop: self.conduit.dpop.is_some(),
+            dpop: self.outbox.dpop().is_some(),
             extra: &self.config.extra_token_types,
         }
     }
@@ -232,88 +257,74 @@ impl DeviceFlow {
 
     fn accept(&mut self, id: RequestId, now: Timestamp) -> Result<(), MisuseError> {
         self.check_open()?;
-        self.conduit.accept(id)?;
-        self.conduit.clock(now);
+        self.outbox.check_answer(id)?;
+        self.outbox.clock(now);
         Ok(())
     }
 
-    fn tick_exchanges(&mut self) {
-        match &mut self.state {
-            State::Discovering(ex) => ex.tick(&mut self.conduit),
-            State::Authorizing(ex, _) => ex.tick(&mut self.conduit),
-            _ => {}
-        }
-    }
-
+    /// Runs one input through `transition` and writes what it returns: the state, and
+    /// the outbox's next request or wait (`Next::Stop` once finished).
     fn step(&mut self, input: Input) {
         let state = std::mem::replace(&mut self.state, State::Failed(cancelled()));
-        self.state = self.transition(state, input);
-        if self.is_finished() {
-            self.conduit.phase = Phase::Idle;
-            self.unshown = None;
-        }
+        let (state, next) = self.transition(state, input);
+        debug_assert_eq!(
+            matches!(state, State::Done(_) | State::Failed(_)),
+            matches!(next, Next::Stop),
+            "a finished machine stops the outbox, and only it does"
+        );
+        self.state = state;
+        self.outbox.schedule(next);
     }
 
     /// Every transition of the machine.
-    fn transition(&mut self, state: State, input: Input) -> State {
-        let now = self.conduit.now;
-        let timing = self.config.timing.clone();
+    fn transition(&mut self, state: State, input: Input) -> (State, Next) {
+        let now = self.outbox.now();
         match (state, input) {
             (State::Done(_) | State::Failed(_), _) => {
                 unreachable!("finished machines refuse input")
             }
-            (_, Input::Cancel) => State::Failed(cancelled()),
+            (_, Input::Cancel) => failed(cancelled()),
 
             // ── Discovering ──
             (State::Discovering(mut ex), Input::Response(resp)) => {
-                ex.on_response(&resp, &mut self.conduit, &timing);
-                self.after_discovery(ex)
+                let step = ex.on_response(&resp, now);
+                self.discovering(ex, step)
             }
             (State::Discovering(mut ex), Input::Transport(kind)) => {
-                ex.on_transport_error(kind, &mut self.conduit);
-                self.after_discovery(ex)
+                let step = ex.on_transport_error(kind, now);
+                self.discovering(ex, step)
             }
             (State::Discovering(mut ex), Input::Timer) => {
-                ex.on_timer(&mut self.conduit);
-                self.after_discovery(ex)
+                let step = ex.on_timer(now);
+                self.discovering(ex, step)
             }
 
             // ── Authorizing ──
             (State::Authorizing(mut ex, token), Input::Response(resp)) => {
-                ex.on_response(&resp, &mut self.conduit, &timing);
-                self.after_authorization(ex, token)
+                let step = ex.on_response(&resp, now);
+                self.authorizing(ex, token, step)
             }
             (State::Authorizing(mut ex, token), Input::Transport(kind)) => {
-                ex.on_transport_error(kind, &mut self.conduit);
-                self.after_authorization(ex, token)
+                let step = ex.on_transport_error(kind, now);
+                self.authorizing(ex, token, step)
             }
             (State::Authorizing(mut ex, token), Input::Timer) => {
-                ex.on_timer(&mut self.conduit);
-                self.after_authorization(ex, token)
+                let step = ex.on_timer(now);
+                self.authorizing(ex, token, step)
             }
 
             // ── Polling ──
             (State::Polling(poll), Input::Timer) => {
                 if now >= poll.issued.deadline {
-                    return State::Failed(client_expired());
+                    return failed(client_expired());
                 }
-                let id = self.conduit.fresh_id();
-                let params = [
-                    ("grant_type", DEVICE_CODE_GRANT),
-                    ("device_code", poll.issued.device_code.expose()),
-                ];
-                self.conduit.ready(form_post(
-                    id,
-                    &poll.token_endpoint,
-                    &self.config.client,
-                    &params,
-                ));
-                State::Polling(poll)
+                let next = Next::Send(poll.request.clone());
+                (State::Polling(poll), next)
             }
             (State::Polling(mut poll), Input::Transport(kind)) => {
                 match poll.pacer.transient(None, false) {
-                    Some((delay, reason)) => self.wait_for_poll(poll, delay, reason),
-                    None => State::Failed(network_error(
+                    Some((delay, reason)) => wait_for_poll(poll, now, delay, reason),
+                    None => failed(network_error(
                         "the token endpoint",
                         poll.pacer.failures(),
                         kind.as_str(),
@@ -321,17 +332,17 @@ impl DeviceFlow {
                 }
             }
             (State::Polling(mut poll), Input::Response(resp)) => {
-                match classify(&resp, timing.max_body_bytes) {
+                match classify(&resp, self.config.timing.max_body_bytes) {
                     Reply::Success(obj) => match parse_tokens(obj, now, self.token_types()) {
-                        Ok(tokens) => State::Done(tokens),
-                        Err(reason) => State::Failed(FlowError::invalid_response(
+                        Ok(tokens) => (State::Done(tokens), Next::Stop),
+                        Err(reason) => failed(FlowError::invalid_response(
                             Some(resp.status),
                             format!("token response: {reason}"),
                         )),
                     },
                     Reply::OAuth(e) if e.error == "authorization_pending" => {
                         let (delay, reason) = poll.pacer.next_poll(e.retry_after_ms);
-                        self.wait_for_poll(poll, delay, reason)
+                        wait_for_poll(poll, now, delay, reason)
                     }
                     Reply::OAuth(e) if e.error == "slow_down" => {
                         poll.pacer.slow_down(e.interval_ms);
@@ -339,122 +350,124 @@ impl DeviceFlow {
                         if let Some(p) = &mut self.prompt {
                             p.interval = poll.pacer.interval_ms().div_ceil(1000);
                         }
-                        self.wait_for_poll(poll, delay, reason)
+                        wait_for_poll(poll, now, delay, reason)
                     }
-                    Reply::OAuth(e) if e.error == "expired_token" => State::Failed(
-                        e.into_flow_error("the device code expired before it was approved"),
-                    ),
+                    Reply::OAuth(e) if e.error == "expired_token" => {
+                        failed(e.into_flow_error("the device code expired before it was approved"))
+                    }
                     Reply::OAuth(e) if e.error == "access_denied" => {
-                        State::Failed(e.into_flow_error("the user denied the request"))
+                        failed(e.into_flow_error("the user denied the request"))
                     }
-                    Reply::OAuth(e) => State::Failed(
-                        e.into_flow_error("the token endpoint refused the device code"),
-                    ),
+                    Reply::OAuth(e) => {
+                        failed(e.into_flow_error("the token endpoint refused the device code"))
+                    }
                     Reply::Transient {
                         retry_after_ms,
                         status,
                     } => match poll.pacer.transient(retry_after_ms, false) {
-                        Some((delay, reason)) => self.wait_for_poll(poll, delay, reason),
-                        None => State::Failed(network_error(
+                        Some((delay, reason)) => wait_for_poll(poll, now, delay, reason),
+                        None => failed(network_error(
                             "the token endpoint",
                             poll.pacer.failures(),
                             &format!("HTTP {status}"),
                         )),
                     },
-                    Reply::Invalid(e) => State::Failed(e),
+                    Reply::Invalid(e) => failed(e),
                 }
             }
         }
     }
 
-    fn after_discovery(&mut self, mut ex: Exchange<DiscoverySpec>) -> State {
-        match ex.outcome.take() {
-            None => State::Discovering(ex),
-            Some(Err(e)) => State::Failed(e),
-            Some(Ok(meta)) => {
-                let device = self
-                    .config
-                    .device_authorization_endpoint
-                    .clone()
-                    .or(meta.device_authorization_endpoint.clone());
-                let token = self
-                    .config
-                    .token_endpoint
-                    .clone()
-                    .or(meta.token_endpoint.clone());
-                self.metadata = Some(meta);
-                match (device, token) {
-                    (Some(device), Some(token)) => authorize(&self.config, &device, &token, &mut self.conduit),
-                    (None, _) => State::Failed(FlowError::new(
-                        ErrorCode::Unsupported,
-                        format!("{} publishes no device_authorization_endpoint: it does not offer the device flow", self.config.issuer.as_deref().unwrap_or("the server")),
-                    )),
-                    (_, None) => State::Failed(FlowError::invalid_response(Some(200), "discovery document has no token_endpoint")),
-                }
-            }
-        }
-    }
-
-    fn after_authorization(
+    /// Where discovery's step leads: on, to the device authorization request, or `Failed`.
+    fn discovering(
         &mut self,
-        mut ex: Exchange<AuthorizeSpec>,
-        token_endpoint: String,
-    ) -> State {
-        match ex.outcome.take() {
-            None => State::Authorizing(ex, token_endpoint),
-            Some(Err(e)) => State::Failed(e),
-            Some(Ok(issued)) => {
-                self.prompt = Some(issued.prompt.clone());
-                self.unshown = Some(issued.prompt.clone());
-                let mut pacer = Pacer::polling(issued.interval_ms, &self.config.timing);
-                let (delay, reason) = pacer.next_poll(None);
-                let poll = Poll {
-                    token_endpoint,
-                    issued,
-                    pacer,
-                };
-                self.wait_for_poll(poll, delay, reason)
-            }
+        ex: Exchange<DiscoverySpec>,
+        step: Step<ServerMetadata>,
+    ) -> (State, Next) {
+        let meta = match step {
+            Step::Continue(next) => return (State::Discovering(ex), next),
+            Step::Failed(e) => return failed(e),
+            Step::Done(meta) => meta,
+        };
+        let device = self
+            .config
+            .device_authorization_endpoint
+            .clone()
+            .or(meta.device_authorization_endpoint.clone());
+        let token = self
+            .config
+            .token_endpoint
+            .clone()
+            .or(meta.token_endpoint.clone());
+        self.metadata = Some(meta);
+        match (device, token) {
+            (Some(device), Some(token)) => self.authorize(&device, token),
+            (None, _) => failed(FlowError::new(
+                ErrorCode::Unsupported,
+                format!("{} publishes no device_authorization_endpoint: it does not offer the device flow", self.config.issuer.as_deref().unwrap_or("the server")),
+            )),
+            (_, None) => failed(FlowError::invalid_response(Some(200), "discovery document has no token_endpoint")),
         }
     }
 
-    /// Waits `delay` before the next poll, clamped to the deadline (§3.5: no
-    /// request at or after it; the flow then fails with `expired_token`).
-    fn wait_for_poll(&mut self, poll: Poll, delay: u64, reason: WaitReason) -> State {
-        let until = self.conduit.now.plus(delay);
-        if until >= poll.issued.deadline {
-            self.conduit.wait(poll.issued.deadline, WaitReason::Expiry);
-        } else {
-            self.conduit.wait(until, reason);
+    /// Starts the device authorization request to `device`; `token` is polled after it.
+    fn authorize(&mut self, device: &str, token: String) -> (State, Next) {
+        if self.config.dpop.as_ref().is_some_and(|d| !d.device_request) {
+            self.outbox.exempt(device);
         }
-        State::Polling(poll)
+        let (spec, template) = AuthorizationSpec::new(&self.config, device);
+        let (ex, first) = Exchange::start(spec, template, &self.config.timing, self.outbox.now());
+        (State::Authorizing(ex, token), first)
+    }
+
+    /// Where the device authorization request's step leads: on, to `Polling` (the
+    /// prompt is shown once, then the first wait), or `Failed`.
+    fn authorizing(
+        &mut self,
+        ex: Exchange<AuthorizationSpec>,
+        token_endpoint: String,
+        step: Step<Issued>,
+    ) -> (State, Next) {
+        let issued = match step {
+            Step::Continue(next) => return (State::Authorizing(ex, token_endpoint), next),
+            Step::Failed(e) => return failed(e),
+            Step::Done(issued) => issued,
+        };
+        self.prompt = Some(issued.prompt.clone());
+        self.unshown = Some(issued.prompt.clone());
+        let mut pacer = Pacer::polling(issued.interval_ms, &self.config.timing);
+        let (delay, reason) = pacer.next_poll(None);
+        let params = [
+            ("grant_type", DEVICE_CODE_GRANT),
+            ("device_code", issued.device_code.expose()),
+        ];
+        let request = form_post(RequestId(0), &token_endpoint, &self.config.client, &params);
+        let poll = Poll {
+            request: Template::from_request(request),
+            issued,
+            pacer,
+        };
+        wait_for_poll(poll, self.outbox.now(), delay, reason)
     }
 }
 
-fn authorize(config: &Config, device: &str, token: &str, conduit: &mut Conduit) -> State {
-    let mut params: Vec<(&str, &str)> = Vec::new();
-    if let Some(scope) = &config.scope {
-        params.push(("scope", scope));
-    }
-    for p in &config.params {
-        params.push((&p.name, &p.value));
-    }
-    if config.dpop.as_ref().is_some_and(|d| !d.device_request) {
-        conduit.exempt = Some(device.to_owned());
-    }
-    let request = form_post(RequestId(0), device, &config.client, &params);
-    let spec = AuthorizeSpec {
-        endpoint: device.to_owned(),
+fn failed(e: FlowError) -> (State, Next) {
+    (State::Failed(e), Next::Stop)
+}
+
+/// Waits `delay` before the next poll, clamped to the deadline (§3.5: no request
+/// at or after it; the flow then fails with `expired_token`).
+fn wait_for_poll(poll: Poll, now: Timestamp, delay: u64, reason: WaitReason) -> (State, Next) {
+    let until = now.plus(delay);
+    let next = if until >= poll.issued.deadline {
+        Next::Wait {
+            until: poll.issued.deadline,
+            reason: WaitReason::Expiry,
+        }
+    } else {
+        Next::Wait { until, reason }
     };
-    State::Authorizing(
-        Exchange::start(
-            spec,
-            Template::from_request(request),
-            conduit,
-            &config.timing,
-        ),
-        token.to_owned(),
-    )
+    (State::Polling(poll), next)
 }
 
 fn client_expired() -> FlowError {

@@ -2,11 +2,14 @@
 
 use crate::config::{check_endpoint, Client, Timing};
 use crate::error::{ConfigError, FlowError};
-use crate::exchange::{Operation, Spec, Template, Verdict};
-use crate::http::{HttpResponse, RequestId, Timestamp};
+use crate::exchange::{Answer, Spec, Verdict};
+use crate::http::{RequestId, Timestamp};
+use crate::operation::Operation;
+use crate::outbox::Template;
 use crate::secret::Secret;
 use crate::tokens::TokenSet;
-use crate::wire::reply::{classify, Reply};
+use crate::wire::fields::Object;
+use crate::wire::reply::OAuthError;
 use crate::wire::request::form_post;
 use crate::wire::token::{parse_tokens, TokenTypes};
 use serde::{Deserialize, Serialize};
@@ -42,36 +45,29 @@ impl Spec for RefreshSpec {
         self.dpop = true;
     }
 
-    fn interpret(
-        &mut self,
-        resp: &HttpResponse,
-        _sent: Timestamp,
-        now: Timestamp,
-        timing: &Timing,
-    ) -> Verdict<TokenSet> {
-        match classify(resp, timing.max_body_bytes) {
-            Reply::Success(obj) => match parse_tokens(obj, now, self.token_types()) {
-                Ok(mut tokens) => {
-                    // No new refresh token means the old one stays valid (RFC 6749 §6).
-                    if tokens.refresh_token.is_none() {
-                        tokens.refresh_token = Some(self.refresh_token.clone());
-                    }
-                    Verdict::Done(tokens)
+    fn on_success(&mut self, obj: Object, at: Answer) -> Verdict<TokenSet> {
+        match parse_tokens(obj, at.now, self.token_types()) {
+            Ok(mut tokens) => {
+                // No new refresh token means the old one stays valid (RFC 6749 §6).
+                if tokens.refresh_token.is_none() {
+                    tokens.refresh_token = Some(self.refresh_token.clone());
                 }
-                Err(reason) => Verdict::Fail(FlowError::invalid_response(
-                    Some(resp.status),
-                    format!("token response: {reason}"),
-                )),
-            },
-            Reply::OAuth(e) if e.error == "invalid_grant" => {
-                let mut err = e.into_flow_error("the refresh token was refused");
-                err.message.push_str("; log in again");
-                Verdict::Fail(err)
+                Verdict::Done(tokens)
             }
-            Reply::OAuth(e) => Verdict::Fail(e.into_flow_error("refresh failed")),
-            Reply::Transient { retry_after_ms, .. } => Verdict::Retry { retry_after_ms },
-            Reply::Invalid(e) => Verdict::Fail(e),
+            Err(reason) => Verdict::Fail(FlowError::invalid_response(
+                Some(at.status),
+                format!("token response: {reason}"),
+            )),
         }
+    }
+
+    fn on_oauth_error(&mut self, e: OAuthError, _at: Answer) -> Verdict<TokenSet> {
+        if e.error == "invalid_grant" {
+            let mut err = e.into_flow_error("the refresh token was refused");
+            err.message.push_str("; log in again");
+            return Verdict::Fail(err);
+        }
+        Verdict::Fail(e.into_flow_error("refresh failed"))
     }
 }
 
@@ -84,8 +80,9 @@ impl RefreshSpec {
     }
 }
 
-/// Exchanges a refresh token for new tokens, sans-IO: one `Send`, then `Done`
-/// or `Failed`. `Failed` with code `invalid_grant` means the user must log in again.
+/// Exchanges a refresh token for new tokens, sans-IO: a `Send` (again after a
+/// transient failure, within the request budget), then `Done` or `Failed`.
+/// `Failed` with code `invalid_grant` means the user must log in again.
 pub struct Refresh(Operation<RefreshSpec>);
 
 impl Refresh {

@@ -2,10 +2,13 @@
 
 use crate::config::{check_endpoint, Client, Timing};
 use crate::error::{ConfigError, FlowError};
-use crate::exchange::{Operation, Spec, Template, Verdict};
-use crate::http::{HttpResponse, RequestId, Timestamp};
+use crate::exchange::{Answer, Spec, Verdict};
+use crate::http::{RequestId, Timestamp};
+use crate::operation::Operation;
+use crate::outbox::Template;
 use crate::secret::Secret;
-use crate::wire::reply::{classify, Reply};
+use crate::wire::fields::Object;
+use crate::wire::reply::OAuthError;
 use crate::wire::request::form_post;
 use serde::{Deserialize, Serialize};
 
@@ -46,37 +49,43 @@ impl Spec for RevocationSpec {
         "the revocation endpoint"
     }
 
-    fn interpret(
-        &mut self,
-        resp: &HttpResponse,
-        _sent: Timestamp,
-        _now: Timestamp,
-        timing: &Timing,
-    ) -> Verdict<Revoked> {
-        // RFC 7009 §2.2: 200 means revoked, whatever the body says; any other
-        // 2xx (204 No Content) without an OAuth error is success too.
-        if resp.status == 200 {
+    // RFC 7009 §2.2: 200 means revoked, whatever the body says; any other 2xx (204
+    // No Content) without an OAuth error is success too. Each kind of reply below
+    // applies that rule first.
+
+    fn on_success(&mut self, _obj: Object, at: Answer) -> Verdict<Revoked> {
+        // Only a 2xx is a success.
+        Verdict::Done(Revoked { status: at.status })
+    }
+
+    fn on_oauth_error(&mut self, e: OAuthError, at: Answer) -> Verdict<Revoked> {
+        if at.status == 200 {
             return Verdict::Done(Revoked { status: 200 });
         }
-        let reply = classify(resp, timing.max_body_bytes);
-        if (201..=299).contains(&resp.status) && !matches!(reply, Reply::OAuth(_)) {
-            return Verdict::Done(Revoked {
-                status: resp.status,
-            });
+        Verdict::Fail(e.into_flow_error("revocation refused"))
+    }
+
+    fn on_invalid(&mut self, e: FlowError, at: Answer) -> Verdict<Revoked> {
+        if is_2xx(at.status) {
+            return Verdict::Done(Revoked { status: at.status });
         }
-        match reply {
-            Reply::Transient { retry_after_ms, .. } => Verdict::Retry { retry_after_ms },
-            Reply::OAuth(e) => Verdict::Fail(e.into_flow_error("revocation refused")),
-            Reply::Invalid(e) => Verdict::Fail(e),
-            Reply::Success(_) => Verdict::Fail(FlowError::invalid_response(
-                Some(resp.status),
-                format!("revocation answered HTTP {} instead of 200", resp.status),
-            )),
+        Verdict::Fail(e)
+    }
+
+    fn on_transient(&mut self, retry_after_ms: Option<u64>, at: Answer) -> Verdict<Revoked> {
+        if is_2xx(at.status) {
+            return Verdict::Done(Revoked { status: at.status });
         }
+        Verdict::Retry { retry_after_ms }
     }
 }
 
-/// Revokes a token, sans-IO: one `Send`, then `Done(Revoked)` or `Failed`.
+fn is_2xx(status: u16) -> bool {
+    (200..=299).contains(&status)
+}
+
+/// Revokes a token, sans-IO: a `Send` (again after a transient failure, within the
+/// request budget), then `Done(Revoked)` or `Failed`.
 pub struct Revocation(Operation<RevocationSpec>);
 
 impl Revocation {

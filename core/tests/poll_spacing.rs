@@ -12,7 +12,7 @@
 //! The control shows the server and the proxy catch early polls: a poller spaced
 //! exactly one interval from its previous *send* (the obvious way to pick up
 //! approvals one round trip sooner) is told `slow_down` through the same proxy.
-//! `backoff.rs` explains the choice. Every scenario runs at once (about 11 s).
+//! `pacer.rs` explains the choice. Every scenario runs at once (about 11 s).
 
 use deviceflow::*;
 use std::io::{Read, Write};

@@ -1,6 +1,6 @@
 //! `STATES.md` is checked against the code it draws: every arm of `DeviceFlow::transition`
 //! (`src/machine.rs`) has a row in its table and every row is an arm; every `State` variant
-//! and every conduit `Phase` (`src/conduit.rs`) is named in it.
+//! and every outbox `Phase` (`src/outbox.rs`) is named in it.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -152,11 +152,11 @@ fn every_arm_of_transition_is_in_states_md_and_nothing_else_is() {
 fn every_state_input_and_phase_is_named_in_states_md() {
     let doc = read("STATES.md");
     let machine = read("src/machine.rs");
-    let conduit = read("src/conduit.rs");
+    let outbox = read("src/outbox.rs");
     for (file, source, enum_name) in [
         ("src/machine.rs", &machine, "State"),
         ("src/machine.rs", &machine, "Input"),
-        ("src/conduit.rs", &conduit, "Phase"),
+        ("src/outbox.rs", &outbox, "Phase"),
     ] {
         let names = variants(source, enum_name);
         assert!(
@@ -180,4 +180,60 @@ fn the_check_sees_a_missing_row() {
     let code = arms(method(&machine, "transition"));
     assert!(code.contains(&("Polling".into(), "Timer".into())));
     assert!(!rows(&doc).contains(&("Polling".into(), "Timer".into())));
+}
+
+/// The one-way claim in `machine.rs` and STATES.md ("One way down"): the state is written
+/// only by `step` (and `new`), the outbox's phase only inside `outbox.rs`, what the outbox
+/// does next is scheduled only by `step`/`apply` (and at the start), and an exchange
+/// writes nothing outside itself (it has no outbox to write).
+#[test]
+fn each_piece_of_state_has_one_writer() {
+    let machine = read("src/machine.rs");
+    let step = method(&machine, "step");
+    let outside_step = machine.replace(step, "");
+    assert!(step.contains("self.state = state"), "step writes the state");
+    assert!(
+        !outside_step.contains("self.state =") && !outside_step.contains("&mut self.state,"),
+        "only step writes DeviceFlow::state"
+    );
+    assert_eq!(
+        outside_step.matches(".schedule(").count(),
+        1,
+        "outside step, only new schedules (the first request)"
+    );
+    let operation = read("src/operation.rs");
+    let apply = method(&operation, "apply");
+    assert_eq!(
+        operation.replace(apply, "").matches(".schedule(").count(),
+        1,
+        "outside apply, only Operation::new schedules"
+    );
+    assert!(
+        !operation.replace(apply, "").contains("self.outcome ="),
+        "only apply writes Operation::outcome"
+    );
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files: Vec<_> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 10, "read too few files: {files:?}");
+    for path in files {
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if name != "outbox.rs" {
+            assert!(
+                !text.contains("phase ="),
+                "{name} writes the outbox's phase"
+            );
+        }
+        if name == "exchange.rs" {
+            assert!(
+                !text.contains("Outbox"),
+                "an exchange does not reach the outbox"
+            );
+        }
+    }
 }

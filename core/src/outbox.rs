@@ -1,14 +1,59 @@
-//! Request bookkeeping shared by every operation: ids, the one request in
-//! flight, the current wait. It knows nothing of OAuth.
+//! The one outgoing request, or the wait before the next: request ids, the request
+//! being signed, handed out or awaited, and DPoP proofs and nonce retries. It knows
+//! nothing of OAuth; the machine tells it what comes next with a [`Next`].
 
-use crate::action::WaitReason;
+use crate::action::{Action, WaitReason};
 use crate::dpop::Dpop;
-use crate::error::MisuseError;
+use crate::error::{ErrorCode, FlowError, MisuseError};
 use crate::http::{Header, HttpRequest, HttpResponse, Method, RequestId, Timestamp};
+
+/// A request without an id: the outbox gives each (re)send a fresh one.
+#[derive(Clone)]
+pub(crate) struct Template {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<Header>,
+    pub body: Vec<u8>,
+}
+
+impl Template {
+    pub fn from_request(req: HttpRequest) -> Self {
+        Template {
+            method: req.method,
+            url: req.url,
+            headers: req.headers,
+            body: req.body,
+        }
+    }
+
+    fn into_request(self, id: RequestId) -> HttpRequest {
+        HttpRequest {
+            id,
+            method: self.method,
+            url: self.url,
+            headers: self.headers,
+            body: self.body,
+            timeout_ms: None,
+        }
+    }
+}
+
+/// What the outbox does after an input: the one write of its phase.
+pub(crate) enum Next {
+    /// Queue this request under a fresh id (with DPoP on, a POST is signed first).
+    Send(Template),
+    /// Nothing to do before `until`.
+    Wait {
+        until: Timestamp,
+        reason: WaitReason,
+    },
+    /// Nothing more: the machine has finished.
+    Stop,
+}
 
 #[derive(Clone, Debug)]
 pub(crate) enum Phase {
-    /// Nothing scheduled (before the first request, or finished).
+    /// Nothing scheduled: the machine has finished.
     Idle,
     /// A request waiting to be handed out by `Action::Send` (once).
     Ready(HttpRequest),
@@ -24,15 +69,15 @@ pub(crate) enum Phase {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct Conduit {
+pub(crate) struct Outbox {
     next_id: u64,
-    pub phase: Phase,
+    phase: Phase,
     /// The latest `now` seen; time never goes backwards inside the machine.
-    pub now: Timestamp,
+    now: Timestamp,
     /// DPoP proofs and nonces, when the host gave a key.
-    pub dpop: Option<Dpop>,
+    dpop: Option<Dpop>,
     /// A URL whose requests carry no proof (the device endpoint, when so configured).
-    pub exempt: Option<String>,
+    exempt: Option<String>,
     /// The request in flight as built (without its proof), for a nonce retry.
     sent: Option<Sent>,
     /// The next request handed out is a nonce retry (one per request).
@@ -46,9 +91,9 @@ struct Sent {
     retried: bool,
 }
 
-impl Conduit {
+impl Outbox {
     pub fn new(now: Timestamp) -> Self {
-        Conduit {
+        Outbox {
             next_id: 1,
             phase: Phase::Idle,
             now,
@@ -65,14 +110,47 @@ impl Conduit {
         self.now
     }
 
-    pub fn fresh_id(&mut self) -> RequestId {
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn dpop(&self) -> Option<&Dpop> {
+        self.dpop.as_ref()
+    }
+
+    /// Turns DPoP on; a request already queued is re-queued to get its proof.
+    pub fn set_dpop(&mut self, dpop: Dpop) {
+        self.dpop = Some(dpop);
+        if let Phase::Ready(req) = std::mem::replace(&mut self.phase, Phase::Idle) {
+            self.queue(req);
+        }
+    }
+
+    /// Requests to this URL carry no DPoP proof (set before the request is scheduled).
+    pub fn exempt(&mut self, url: &str) {
+        self.exempt = Some(url.to_owned());
+    }
+
+    /// What comes next, after an input (or at the start).
+    pub fn schedule(&mut self, next: Next) {
+        match next {
+            Next::Send(template) => {
+                let id = self.fresh_id();
+                self.queue(template.into_request(id));
+            }
+            Next::Wait { until, reason } => self.phase = Phase::Waiting { until, reason },
+            Next::Stop => self.phase = Phase::Idle,
+        }
+    }
+
+    fn fresh_id(&mut self) -> RequestId {
         let id = RequestId(self.next_id);
         self.next_id += 1;
         id
     }
 
     /// Queues a request; with DPoP on, a POST first waits for its proof's signature.
-    pub fn ready(&mut self, req: HttpRequest) {
+    fn queue(&mut self, req: HttpRequest) {
         let now = self.now;
         let exempt = self.exempt.as_deref() == Some(req.url.as_str());
         self.phase = match &mut self.dpop {
@@ -82,15 +160,6 @@ impl Conduit {
             }
             _ => Phase::Ready(req),
         };
-    }
-
-    /// Turns DPoP on; a request already queued is re-queued to get its proof.
-    pub fn set_dpop(&mut self, dpop: Dpop, exempt: Option<String>) {
-        self.dpop = Some(dpop);
-        self.exempt = exempt;
-        if let Phase::Ready(req) = std::mem::replace(&mut self.phase, Phase::Idle) {
-            self.ready(req);
-        }
     }
 
     /// The host's signature for request `id`'s proof: attach it, then it is ready to send.
@@ -122,12 +191,8 @@ impl Conduit {
         let mut req = sent.req;
         req.id = self.fresh_id();
         self.retrying = true;
-        self.ready(req);
+        self.queue(req);
         true
-    }
-
-    pub fn wait(&mut self, until: Timestamp, reason: WaitReason) {
-        self.phase = Phase::Waiting { until, reason };
     }
 
     /// Hands out the ready request once; it is then in flight.
@@ -156,13 +221,11 @@ impl Conduit {
         }
     }
 
-    /// Accepts an answer to request `id`, which must be the one in flight.
-    pub fn accept(&mut self, id: RequestId) -> Result<(), MisuseError> {
+    /// Checks that an answer is for request `id`, the one in flight. The phase stays
+    /// as it is: what the answer leads to is scheduled next.
+    pub fn check_answer(&self, id: RequestId) -> Result<(), MisuseError> {
         match self.phase {
-            Phase::InFlight(current) if current == id => {
-                self.phase = Phase::Idle;
-                Ok(())
-            }
+            Phase::InFlight(current) if current == id => Ok(()),
             _ => Err(MisuseError::UnknownRequest(id.0)),
         }
     }
@@ -170,5 +233,27 @@ impl Conduit {
     /// True when a wait has elapsed at `now`.
     pub fn wait_over(&self, now: Timestamp) -> bool {
         matches!(self.phase, Phase::Waiting { until, .. } if now >= until)
+    }
+
+    /// The action while no request is ready to hand out and the machine is not finished.
+    pub fn action<T>(&self) -> Action<T> {
+        match &self.phase {
+            Phase::Signing { req, input } => Action::Sign {
+                id: req.id,
+                input: input.clone(),
+            },
+            Phase::InFlight(id) => Action::AwaitingResponse { id: *id },
+            Phase::Waiting { until, reason } => Action::Wait {
+                until: *until,
+                delay_ms: until.since(self.now),
+                reason: *reason,
+            },
+            // Unreachable by construction: every unfinished state has a request or a wait,
+            // and a ready request is handed out before this is asked.
+            Phase::Idle | Phase::Ready(_) => Action::Failed(FlowError::new(
+                ErrorCode::InvalidResponse,
+                "internal: no pending step",
+            )),
+        }
     }
 }
