@@ -31,6 +31,11 @@ struct Case {
     name: String,
     about: String,
     expect: Vec<String>,
+    /// Driven with the CLI's default timing and per-request deadline (no DEVICEFLOW_TIMING,
+    /// no --http-timeout): what users get.
+    defaults: bool,
+    /// This case's own time budget, if it names one.
+    budget: Option<Duration>,
 }
 
 /// How the suite says to drive a login.
@@ -41,6 +46,8 @@ struct Run {
     timeout_s: String,
     timing: String,
     budget: Duration,
+    /// The budget of a `defaults` case that names none: one default request deadline + slack.
+    default_budget: Duration,
 }
 
 /// The exit status `cli/src/exit.rs` documents for an outcome.
@@ -135,15 +142,15 @@ fn command(run: &Run, case: &Case, mode: Mode, home: &Home) -> Command {
     };
     let base = format!("{}/{word}/{}", run.base, case.name);
     let mut c = cli(home);
-    c.env("DEVICEFLOW_TIMING", &run.timing);
-    match mode {
-        // Both ways of setting the deadline: the flag, and the environment.
-        Mode::Json => {
-            c.args(["--json", "--http-timeout", &run.timeout_s]);
+    c.env_remove("DEVICEFLOW_TIMING")
+        .env_remove("DEVICEFLOW_HTTP_TIMEOUT");
+    if case.defaults {
+        if mode == Mode::Json {
+            c.arg("--json");
         }
-        Mode::Human => {
-            c.env("DEVICEFLOW_HTTP_TIMEOUT", &run.timeout_s);
-        }
+    } else {
+        c.env("DEVICEFLOW_TIMING", &run.timing);
+        set_deadline(&mut c, run, mode);
     }
     c.args(["login", "--device-endpoint", &format!("{base}/device")])
         .args(["--token-endpoint", &format!("{base}/token")])
@@ -155,6 +162,18 @@ fn command(run: &Run, case: &Case, mode: Mode, home: &Home) -> Command {
             "--no-open",
         ]);
     c
+}
+
+fn set_deadline(c: &mut Command, run: &Run, mode: Mode) {
+    match mode {
+        // Both ways of setting the deadline: the flag, and the environment.
+        Mode::Json => {
+            c.args(["--json", "--http-timeout", &run.timeout_s]);
+        }
+        Mode::Human => {
+            c.env("DEVICEFLOW_HTTP_TIMEOUT", &run.timeout_s);
+        }
+    }
 }
 
 /// Common to both modes: clean streams, no secrets, the documented exit status.
@@ -303,7 +322,12 @@ fn run_case(run: &Run, case: &Case, mode: Mode) -> Result<(String, Duration), St
         if mode == Mode::Json { "json" } else { "human" },
         case.name
     ));
-    let (status, out, err, took) = run_within(command(run, case, mode, &home), run.budget)?;
+    let budget = case.budget.unwrap_or(if case.defaults {
+        run.default_budget
+    } else {
+        run.budget
+    });
+    let (status, out, err, took) = run_within(command(run, case, mode, &home), budget)?;
     let out = String::from_utf8(out).map_err(|_| "stdout is not UTF-8".to_owned())?;
     let err = String::from_utf8(err).map_err(|_| "stderr is not UTF-8".to_owned())?;
     let outcome = match mode {
@@ -330,6 +354,9 @@ fn every_hostile_server_case_through_the_binary() {
         ),
         timing: o["timing"].to_string(),
         budget: Duration::from_millis(o["budget_ms"].as_u64().expect("budget_ms")),
+        default_budget: Duration::from_millis(
+            o["default_budget_ms"].as_u64().expect("default_budget_ms"),
+        ),
     };
     assert!(run.timing.starts_with('{'), "timing: {}", run.timing);
     let cases: Vec<Case> = suite
@@ -344,6 +371,8 @@ fn every_hostile_server_case_through_the_binary() {
                 .iter()
                 .map(|e| e.as_str().unwrap().to_owned())
                 .collect(),
+            defaults: c["defaults"].as_bool().unwrap_or(false),
+            budget: c["budget_ms"].as_u64().map(Duration::from_millis),
         })
         .collect();
     assert!(
@@ -352,6 +381,10 @@ fn every_hostile_server_case_through_the_binary() {
         cases.len()
     );
     assert!(cases.iter().all(|c| !c.expect.is_empty()));
+    assert!(
+        cases.iter().filter(|c| c.defaults).count() >= 3,
+        "the suite's default-timing cases are missing"
+    );
 
     let started = Instant::now();
     let handles: Vec<_> = cases
