@@ -361,7 +361,7 @@ export type ErrorCode =
   | 'access_denied' | 'expired_token' | 'invalid_client' | 'invalid_grant' | 'invalid_scope'
   | 'invalid_request' | 'unauthorized_client' | 'unsupported' | 'server_error' | 'invalid_response'
   | 'issuer_mismatch' | 'network_error' | 'cancelled' | 'invalid_config' | 'unknown_request' | 'finished'
-  | 'invalid_signature';
+  | 'invalid_signature' | 'internal_error';
 
 export interface ErrorDetails {
   code?: ErrorCode;
@@ -402,3 +402,5 @@ export declare class NetworkError extends DeviceFlowError { readonly code: 'netw
 export declare class CancelledError extends DeviceFlowError { readonly code: 'cancelled' }
 export declare class ConfigError extends DeviceFlowError { readonly code: 'invalid_config' }
 export declare class MisuseError extends DeviceFlowError { readonly code: 'unknown_request' | 'finished' | 'invalid_signature' }
+/** A bug in deviceflow (the WebAssembly engine trapped); the engine restarts for the next operation. */
+export declare class InternalError extends DeviceFlowError { readonly code: 'internal_error' }

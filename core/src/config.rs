@@ -88,7 +88,7 @@ pub struct Timing {
     pub default_interval_ms: u64,
     /// Safety margin added to each poll's wait, which is measured from the end of the
     /// previous response: `min(margin_ms, interval / 10)`. After a `slow_down` the margin
-    /// becomes at least a fifth of the interval. See `backoff.rs` for why 20 ms.
+    /// becomes at least a fifth of the interval. See `pacer.rs` for why 20 ms.
     pub margin_ms: u64,
     /// Cap for the doubling backoff after transient failures (never below the interval).
     pub max_backoff_ms: u64,

@@ -9,8 +9,7 @@
 
 use crate::error::{ConfigError, MisuseError};
 use crate::http::{Header, HttpResponse, Timestamp};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
+use crate::wire::B64;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

@@ -4,8 +4,7 @@
 use crate::dpop::PublicJwk;
 use crate::error::ConfigError;
 use crate::secret::Secret;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
+use crate::wire::B64;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use std::fmt;

@@ -3,7 +3,6 @@
 use crate::http::Timestamp;
 use crate::json::{Object, Value};
 use crate::secret::Secret;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -50,7 +49,7 @@ impl TokenSet {
     /// issuer, audience or expiry. Use only for display ("signed in as ...").
     pub fn id_token_claims_unverified(&self) -> Option<Object> {
         let payload = self.id_token.as_ref()?.expose().split('.').nth(1)?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        let bytes = crate::wire::B64
             .decode(payload.trim_end_matches('='))
             .ok()?;
         match crate::json::parse(std::str::from_utf8(&bytes).ok()?).ok()? {

@@ -2,8 +2,8 @@
 // nonces) and the DER/raw signature handling; this file only holds the key and signs: the
 // private key never leaves WebCrypto (`generateDpopKey()` makes it non-extractable).
 
-import { binding } from './binding.js';
-import { ConfigError, MisuseError } from './errors.js';
+import { binding, instanceGeneration, wasmCall } from './binding.js';
+import { ConfigError, InternalError, MisuseError } from './errors.js';
 
 const utf8 = new TextEncoder();
 const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256' };
@@ -94,10 +94,11 @@ function flatHeaders(headers) {
 const HEADER_NAMES = { authorization: 'Authorization', dpop: 'DPoP' };
 
 /** One resource proof from the core's `DpopProofs`. */
-async function resourceHeaders(proofs, sign, { method, url, accessToken, nowMs }) {
-  const input = proofs.input(method, url, accessToken, nowMs);
+async function resourceHeaders({ proofs, sign, call }, { method, url, accessToken, nowMs }) {
+  const input = call(() => proofs.input(method, url, accessToken, nowMs));
+  const signature = await sign(input);
   const { DpopProofs } = binding();
-  const result = JSON.parse(DpopProofs.headers(input, await sign(input), accessToken));
+  const result = JSON.parse(call(() => DpopProofs.headers(input, signature, accessToken)));
   if (result.misuse) throw new MisuseError(result.misuse.message, { code: result.misuse.code });
   return Object.fromEntries(result.map(({ name, value }) => [HEADER_NAMES[name] ?? name, value]));
 }
@@ -110,13 +111,19 @@ function checkRequest({ url, accessToken }) {
 async function openProofs(key, entropy) {
   const { jwk, sign } = await signer(key);
   const { DpopProofs } = binding();
+  const born = instanceGeneration();
+  const call = (fn) => wasmCall(born, fn);
+  const config = JSON.stringify({ jwk, entropy: entropy ?? freshEntropy() });
   let proofs;
   try {
-    proofs = new DpopProofs(JSON.stringify({ jwk, entropy: entropy ?? freshEntropy() }));
+    proofs = call(() => new DpopProofs(config));
   } catch (e) {
+    if (e instanceof InternalError) throw e;
     throw new ConfigError(e instanceof Error ? e.message : String(e));
   }
-  return { proofs, sign };
+  // An object of a dead instance is dropped without a call: its memory went with it.
+  const free = () => born === instanceGeneration() && proofs.free();
+  return { proofs, sign, call, free };
 }
 
 /**
@@ -126,12 +133,13 @@ async function openProofs(key, entropy) {
  */
 export async function dpopHeaders({ method = 'GET', url, accessToken, key, nonce, nowMs = Date.now(), entropy } = {}) {
   checkRequest({ url, accessToken });
-  const { proofs, sign } = await openProofs(key, entropy);
+  const open = await openProofs(key, entropy);
+  const { proofs, call } = open;
   try {
-    if (nonce) proofs.respond(url, 200, ['dpop-nonce', String(nonce)], new Uint8Array(0));
-    return await resourceHeaders(proofs, sign, { method: method.toUpperCase(), url, accessToken, nowMs });
+    if (nonce) call(() => proofs.respond(url, 200, ['dpop-nonce', String(nonce)], new Uint8Array(0)));
+    return await resourceHeaders(open, { method: method.toUpperCase(), url, accessToken, nowMs });
   } finally {
-    proofs.free();
+    open.free();
   }
 }
 
@@ -147,16 +155,18 @@ export async function dpopFetch(url, init = {}) {
   const target = url instanceof URL ? url.href : url;
   checkRequest({ url: target, accessToken });
   const method = (rest.method ?? 'GET').toUpperCase();
-  const { proofs, sign } = await openProofs(key);
+  const open = await openProofs(key);
+  const { proofs, call } = open;
   try {
-    if (nonce) proofs.respond(target, 200, ['dpop-nonce', String(nonce)], new Uint8Array(0));
+    if (nonce) call(() => proofs.respond(target, 200, ['dpop-nonce', String(nonce)], new Uint8Array(0)));
     for (let attempt = 0; ; attempt++) {
       const headers = new Headers(rest.headers);
-      const dpop = await resourceHeaders(proofs, sign, { method, url: target, accessToken, nowMs: Date.now() });
+      const dpop = await resourceHeaders(open, { method, url: target, accessToken, nowMs: Date.now() });
       for (const [name, value] of Object.entries(dpop)) headers.set(name, value);
       const response = await fetch(target, { ...rest, method, headers });
-      const retry = proofs.respond(target, response.status, flatHeaders(response.headers), new Uint8Array(0));
-      const learnt = JSON.parse(proofs.nonces());
+      const list = flatHeaders(response.headers);
+      const retry = call(() => proofs.respond(target, response.status, list, new Uint8Array(0)));
+      const learnt = JSON.parse(call(() => proofs.nonces()));
       const nonceNow = Object.values(learnt)[0] ?? null;
       if (!retry || attempt > 0) {
         Object.defineProperty(response, 'dpopNonce', { value: nonceNow, enumerable: false });
@@ -165,6 +175,6 @@ export async function dpopFetch(url, init = {}) {
       await response.body?.cancel().catch(() => {});
     }
   } finally {
-    proofs.free();
+    open.free();
   }
 }

@@ -2,7 +2,7 @@
 // Every timer and abort listener is removed on every path; an AbortSignal stops
 // a wait or a request at once and the machine is cancelled (code `cancelled`).
 
-import { CancelledError, MisuseError } from './errors.js';
+import { CancelledError, InternalError, MisuseError } from './errors.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_BODY = 64 * 1024;
@@ -89,12 +89,15 @@ async function send(op, request, context) {
   }
 }
 
-/** Cancels unless the machine already finished (then its result stands). */
+/**
+ * Cancels unless the machine already finished (then its result stands) or its engine failed
+ * (then the InternalError already on its way says so).
+ */
 function cancel(op) {
   try {
     op.cancel();
   } catch (error) {
-    if (!(error instanceof MisuseError)) throw error;
+    if (!(error instanceof MisuseError || error instanceof InternalError)) throw error;
   }
 }
 
@@ -152,6 +155,8 @@ export async function drive(op, options = {}) {
   } finally {
     try {
       dpop?.keep(op.dpopNonces());
+    } catch (error) {
+      if (!(error instanceof InternalError)) throw error; // the engine failed: no nonces to keep
     } finally {
       op.free();
     }

@@ -65,6 +65,11 @@ export const CancelledError = define('CancelledError', 'cancelled');
 export const ConfigError = define('ConfigError', 'invalid_config');
 /** The caller used a machine wrongly: `.code` is `unknown_request` or `finished`. */
 export const MisuseError = define('MisuseError', 'finished');
+/**
+ * A bug in deviceflow: the WebAssembly engine trapped. The operation that hit it fails with
+ * this error; the engine is restarted, so the next operation works.
+ */
+export const InternalError = define('InternalError', 'internal_error');
 
 const byCode = new Map(
   [AccessDeniedError, ExpiredTokenError, InvalidClientError, InvalidGrantError, InvalidScopeError,

@@ -7,4 +7,5 @@ export {
   DeviceFlowError, AccessDeniedError, ExpiredTokenError, InvalidClientError, InvalidGrantError,
   InvalidScopeError, InvalidRequestError, UnauthorizedClientError, UnsupportedError, ServerError,
   InvalidResponseError, IssuerMismatchError, NetworkError, CancelledError, ConfigError, MisuseError,
+  InternalError,
 } from './errors.js';

@@ -2,8 +2,8 @@
 // Times are milliseconds on the caller's clock; the default is `Date.now()` (Unix ms), which
 // keeps a stored TokenSet's `expires_at` meaningful.
 
-import { binding } from './binding.js';
-import { ConfigError, MisuseError, flowError } from './errors.js';
+import { binding, instanceGeneration, wasmCall } from './binding.js';
+import { ConfigError, InternalError, MisuseError, flowError } from './errors.js';
 import { HttpRequest, TokenSet } from './values.js';
 import { coreConfig } from './config.js';
 
@@ -38,6 +38,7 @@ const message = (e) => (e instanceof Error ? e.message : String(e));
 class Operation {
   #machine;
   #result;
+  #born = instanceGeneration();
 
   constructor(kind, config, nowMs, result) {
     const { Machine } = binding();
@@ -48,11 +49,17 @@ class Operation {
       throw new ConfigError(`configuration is not serialisable: ${message(e)}`, { cause: e });
     }
     try {
-      this.#machine = new Machine(kind, json ?? 'null', nowMs);
+      this.#machine = this.#call(() => new Machine(kind, json ?? 'null', nowMs));
     } catch (e) {
+      if (e instanceof InternalError) throw e;
       throw new ConfigError(message(e));
     }
     this.#result = result;
+  }
+
+  /** Every call into the engine: see `wasmCall` (a trap restarts it). */
+  #call(fn) {
+    return wasmCall(this.#born, fn);
   }
 
   /**
@@ -60,7 +67,7 @@ class Operation {
    * `awaiting_response`, `done` and `failed` repeat until something changes.
    */
   pollAction(nowMs = Date.now()) {
-    const action = JSON.parse(this.#machine.poll(nowMs));
+    const action = JSON.parse(this.#call(() => this.#machine.poll(nowMs)));
     switch (action.type) {
       case 'send': return new HttpRequest(action);
       case 'done': {
@@ -79,7 +86,9 @@ class Operation {
   handleResponse(id, response, nowMs = Date.now()) {
     const { status, headers, body } = response;
     if (!Number.isInteger(status) || status < 0 || status > 65535) throw new TypeError('status must be an integer HTTP status');
-    checkMisuse(this.#machine.respond(id, status, headerList(headers), bytes(body), nowMs));
+    const list = headerList(headers);
+    const data = bytes(body);
+    checkMisuse(this.#call(() => this.#machine.respond(id, status, list, data, nowMs)));
   }
 
   /**
@@ -87,34 +96,37 @@ class Operation {
    * its `input`, raw r||s (WebCrypto) or DER. The `send` carrying the proof follows.
    */
   handleSignature(id, signature, nowMs = Date.now()) {
-    checkMisuse(this.#machine.sign(id, bytes(signature), nowMs));
+    const data = bytes(signature);
+    checkMisuse(this.#call(() => this.#machine.sign(id, data, nowMs)));
   }
 
   /** The DPoP nonces learnt per origin (`{origin: nonce}`), or null when DPoP is off. */
   dpopNonces() {
-    const json = this.#machine.dpop_nonces();
+    const json = this.#call(() => this.#machine.dpop_nonces());
     return json === '' ? null : JSON.parse(json);
   }
 
   /** The request with this id got no HTTP response: `timeout`, `connect`, `tls`, `io` or `other`. */
   handleTransportError(id, kind = 'other', nowMs = Date.now()) {
-    checkMisuse(this.#machine.transport_error(id, String(kind), nowMs));
+    const k = String(kind);
+    checkMisuse(this.#call(() => this.#machine.transport_error(id, k, nowMs)));
   }
 
   /** Stops at once; the next action is `failed` with code `cancelled`. */
   cancel(nowMs = Date.now()) {
-    checkMisuse(this.#machine.cancel(nowMs));
+    checkMisuse(this.#call(() => this.#machine.cancel(nowMs)));
   }
 
   /** The current prompt (device flow only: a level-triggered view of `display`), or null. */
   prompt() {
-    const json = this.#machine.prompt();
+    const json = this.#call(() => this.#machine.prompt());
     return json === '' ? null : JSON.parse(json);
   }
 
   /** Releases the WebAssembly memory now (otherwise the garbage collector does it). */
   free() {
-    this.#machine.free();
+    // An object of a dead instance is dropped without a call: its memory went with it.
+    if (this.#born === instanceGeneration()) this.#machine.free();
   }
 }
 

@@ -19,6 +19,12 @@ use wasm_bindgen::prelude::*;
 
 mod config;
 
+// SAFETY: a wasm32 module without threads: every call into it runs on the one JS thread.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
 /// One sans-IO operation: the device flow, discovery, refresh or revocation.
 /// All four share the same methods, so one JS class wraps them.
 #[wasm_bindgen]
@@ -265,4 +271,15 @@ pub fn error_codes() -> String {
         .map(|c| c.as_str().into())
         .collect();
     Value::Array(codes).to_json()
+}
+
+/// Test hook, not API (the JS layer does not export it): traps the instance the way a bug
+/// under `panic = "abort"` would, so the tests can show the failing operation gets an
+/// `InternalError` and the next one runs on a fresh instance (`pkg/src/binding.js`).
+#[wasm_bindgen(js_name = __trapForTests)]
+pub fn trap_for_tests() {
+    #[cfg(target_arch = "wasm32")]
+    core::arch::wasm32::unreachable();
+    #[cfg(not(target_arch = "wasm32"))]
+    std::process::abort();
 }

@@ -1,4 +1,4 @@
-// The browser build (pkg/browser.js + pkg/web/) in real headless Chromium (Debian's, driven by
+// The browser build (pkg/web/browser.min.js + the .wasm) in real headless Chromium (Debian's, driven by
 // playwright-core): a page served from 127.0.0.1 imports the package and logs in against the
 // real provider on another port (cross-origin, so CORS matters); the user approves via approve().
 import { test, before, after } from 'node:test';
@@ -14,10 +14,18 @@ import { approve } from '../../../tests/e2e/approve.mjs';
 
 const PKG = fileURLToPath(new URL('../../../pkg/', import.meta.url));
 const TYPES = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
+// What a bundler or a browser resolves for `import 'deviceflow'` (the `browser` condition): the
+// minified bundle. The readable entry (browser.js over src/ and the web glue) is loaded too:
+// its src/binding.js reaches the hidden trap hook the bundle does not export.
+const ENTRY = JSON.parse(await readFile(join(PKG, 'package.json'), 'utf8')).exports['.'].browser.replace(/^\.\//, '/pkg/');
 const PAGE = `<!doctype html><meta charset="utf-8"><title>deviceflow</title>
 <script type="module">
-  import * as deviceflow from '/pkg/browser.js';
+  import * as deviceflow from '${ENTRY}';
+  import * as readable from '/pkg/browser.js';
+  import { binding, instanceGeneration, wasmCall } from '/pkg/src/binding.js';
   window.deviceflow = deviceflow;
+  window.readable = readable;
+  window.trap = () => wasmCall(instanceGeneration(), () => binding().__trapForTests());
   window.loaded = true;
 </script>`;
 
@@ -89,6 +97,29 @@ test('the page loads the package from 127.0.0.1 and the wasm runs', async () => 
   for (const name of ['login', 'refresh', 'revoke', 'discover', 'DeviceFlow', 'TokenSet', 'AccessDeniedError']) assert.ok(names.includes(name), name);
   const url = await page.evaluate(() => new window.deviceflow.DeviceFlow({ clientId: 'c', issuer: 'https://as.example' }).pollAction().url);
   assert.equal(url, 'https://as.example/.well-known/openid-configuration');
+});
+
+test('the page loads the minified bundle (web/browser.min.js) as the browser entry', () => {
+  assert.equal(ENTRY, '/pkg/web/browser.min.js');
+});
+
+test('a trap in the browser: InternalError, then a fresh instance runs the next flow', async () => {
+  const out = await page.evaluate(() => {
+    const { DeviceFlow, InternalError } = window.readable;
+    const before = new DeviceFlow({ clientId: 'c', issuer: 'https://as.example' }, 0);
+    before.pollAction(0);
+    const caught = [];
+    for (const call of [() => window.trap(), () => before.pollAction(1)]) {
+      try { call(); caught.push('no error'); } catch (e) { caught.push(`${e instanceof InternalError} ${e.code} ${e.cause instanceof WebAssembly.RuntimeError}`); }
+    }
+    before.free();
+    const after = new DeviceFlow({ clientId: 'c', issuer: 'https://as.example' }, 0);
+    const url = after.pollAction(0).url;
+    after.free();
+    return { caught, url };
+  });
+  assert.deepEqual(out.caught, ['true internal_error true', 'true internal_error false']);
+  assert.equal(out.url, 'https://as.example/.well-known/openid-configuration');
 });
 
 test('login in the browser, approved through the provider pages', async () => {

@@ -37,7 +37,8 @@ const SCRIPT = `
 test('the tarball holds the built package and nothing else', () => {
   const files = packed.files.map((f) => f.path).sort();
   for (const f of ['package.json', 'README.md', 'index.d.ts', 'node.mjs', 'node.cjs', 'browser.js', 'dist/deviceflow.cjs',
-    'dist/index.d.cts', 'node/deviceflow_wasm.js', 'node/deviceflow_wasm_bg.wasm', 'web/deviceflow_wasm.js', 'web/deviceflow_wasm_bg.wasm']) {
+    'dist/index.d.cts', 'node/deviceflow_wasm.js', 'node/deviceflow_wasm_bg.wasm', 'web/deviceflow_wasm.js', 'web/deviceflow_wasm_bg.wasm',
+    'web/browser.min.js']) {
     assert.ok(files.includes(f), `missing ${f}`);
   }
   assert.deepEqual(files.filter((f) => /build\.mjs|test|\.ts$/.test(f) && !f.endsWith('.d.ts')), []);

@@ -2,7 +2,6 @@
 
 use crate::config::{Client, ClientAuth};
 use crate::http::{Header, HttpRequest, Method, RequestId};
-use base64::Engine;
 
 /// Builds a POST with an `application/x-www-form-urlencoded` body, authenticated
 /// the way `client` says. Parameter order is stable (it is pinned by the vectors).
@@ -61,10 +60,7 @@ pub(crate) fn json_get(id: RequestId, url: &str) -> HttpRequest {
 fn basic_auth(id: &str, secret: &str) -> String {
     let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let raw = format!("{}:{}", enc(id), enc(secret));
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
+    format!("Basic {}", super::base64_standard(raw))
 }
 
 #[cfg(test)]
@@ -78,7 +74,7 @@ mod tests {
             basic_auth("a b", "c:d"),
             format!(
                 "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode("a+b:c%3Ad")
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "a+b:c%3Ad")
             )
         );
     }
