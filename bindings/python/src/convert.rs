@@ -1,8 +1,8 @@
 //! Conversions between Python values and the core's types, and the errors the
-//! glue raises. Exceptions are defined in Python (`deviceflow/errors.py`) so they
-//! can carry attributes and docs; this file only raises them.
+//! glue raises. Exceptions and value classes are defined in Python
+//! (`deviceflow/errors.py`, `deviceflow/_values.py`); this file only raises and fills them.
 
-use deviceflow::{FlowError, Header, MisuseError as CoreMisuse, Timestamp};
+use deviceflow::{Header, MisuseError as CoreMisuse, Timestamp};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -42,20 +42,26 @@ pub fn config_error(message: impl std::fmt::Display) -> PyErr {
     ConfigError::new_err(message.to_string())
 }
 
-/// The Python exception (a `DeviceFlowError` subclass chosen by `code`) for a
-/// protocol outcome, built by `deviceflow.errors._from_core`.
-pub fn flow_error(py: Python<'_>, e: FlowError) -> PyResult<Py<PyAny>> {
-    static FACTORY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let factory = FACTORY.import(py, "deviceflow.errors", "_from_core")?;
-    let args = (
-        e.code(),
-        e.message,
-        e.error,
-        e.error_description,
-        e.error_uri,
-        e.status,
-    );
-    Ok(factory.call1(args)?.unbind())
+/// A core value, written as JSON by the core (`deviceflow::json`, the form the
+/// vectors check), as its frozen Python dataclass: `deviceflow._values.<factory>(kind, json)`.
+/// `factory` is `_action` (an `Action` whose `Done` holds a `kind`) or `_value`.
+pub fn from_core(
+    py: Python<'_>,
+    factory: &'static str,
+    kind: &str,
+    json: String,
+) -> PyResult<Py<PyAny>> {
+    static ACTION: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static VALUE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let cell = if factory == "_action" {
+        &ACTION
+    } else {
+        &VALUE
+    };
+    Ok(cell
+        .import(py, "deviceflow._values", factory)?
+        .call1((kind, json))?
+        .unbind())
 }
 
 fn json_fn<'py>(py: Python<'py>, name: &'static str) -> PyResult<&'py Bound<'py, PyAny>> {

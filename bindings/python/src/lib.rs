@@ -1,14 +1,32 @@
 //! `deviceflow._native`: the pyo3 glue between the Rust core (`deviceflow`) and
 //! the Python package. It only converts values; every protocol rule lives in
-//! the core. The typed Python façade is in `python/deviceflow/`.
+//! the core. Results cross as the core's JSON (`deviceflow::json`, the form the
+//! vectors check) into the frozen dataclasses of `python/deviceflow/_values.py`.
 
+use crate::convert::{config_error, config_from, from_core, guard, to_python};
+use deviceflow as core;
+use deviceflow::json::ToJson;
 use pyo3::prelude::*;
 
-mod actions;
 mod convert;
 mod dpop;
 mod machines;
-mod values;
+
+/// The value classes, defined in `deviceflow._values`, are also reachable here.
+const VALUES: [&str; 12] = [
+    "HttpRequest",
+    "Prompt",
+    "TokenSet",
+    "ServerMetadata",
+    "Revoked",
+    "Send",
+    "Display",
+    "Wait",
+    "AwaitingResponse",
+    "Sign",
+    "Done",
+    "Failed",
+];
 
 /// The module `deviceflow._native`.
 #[pymodule]
@@ -18,24 +36,60 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<machines::Discovery>()?;
     m.add_class::<machines::Refresh>()?;
     m.add_class::<machines::Revocation>()?;
-    m.add_class::<actions::SendAction>()?;
-    m.add_class::<actions::Display>()?;
-    m.add_class::<actions::Wait>()?;
-    m.add_class::<actions::AwaitingResponse>()?;
-    m.add_class::<actions::Sign>()?;
-    m.add_class::<actions::Done>()?;
-    m.add_class::<actions::Failed>()?;
-    m.add_class::<actions::HttpRequest>()?;
-    m.add_class::<values::Prompt>()?;
-    m.add_class::<values::TokenSet>()?;
-    m.add_class::<values::ServerMetadata>()?;
-    m.add_class::<values::Revoked>()?;
     m.add_class::<dpop::SoftwareKey>()?;
-    m.add_function(wrap_pyfunction!(values::provider_info, m)?)?;
+    let values = m.py().import("deviceflow._values")?;
+    for name in VALUES {
+        m.add(name, values.getattr(name)?)?;
+    }
+    m.add_function(wrap_pyfunction!(provider_info, m)?)?;
+    m.add_function(wrap_pyfunction!(token_set, m)?)?;
+    m.add_function(wrap_pyfunction!(id_token_claims, m)?)?;
     m.add_function(wrap_pyfunction!(dpop::dpop_resource_input, m)?)?;
     m.add_function(wrap_pyfunction!(dpop::dpop_resource_headers, m)?)?;
     m.add_function(wrap_pyfunction!(panic_for_tests, m)?)?;
     Ok(())
+}
+
+/// A provider preset (`github`, `google`, `microsoft`, `gitlab`) as a dict of
+/// endpoints and defaults.
+#[pyfunction]
+#[pyo3(signature = (name, tenant_or_url=None))]
+fn provider_info(py: Python<'_>, name: &str, tenant_or_url: Option<&str>) -> PyResult<Py<PyAny>> {
+    let provider = core::Provider::from_name(name, tenant_or_url).ok_or_else(|| {
+        let known = core::Provider::NAMES.join(", ");
+        config_error(format!("unknown provider {name:?}; known: {known}"))
+    })?;
+    to_python(py, &provider.info())
+}
+
+/// `TokenSet.from_dict`: the stored form, checked by the core (unknown keys refused).
+#[pyfunction]
+#[pyo3(name = "_token_set")]
+fn token_set(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    let tokens: core::TokenSet = config_from(py, Some(data), None)?;
+    from_core(py, "_value", "TokenSet", tokens.to_json())
+}
+
+/// `TokenSet.id_token_claims_unverified`: the core decodes the ID token's payload.
+#[pyfunction]
+#[pyo3(name = "_id_token_claims")]
+fn id_token_claims(py: Python<'_>, id_token: &str) -> PyResult<Option<Py<PyAny>>> {
+    let tokens = core::TokenSet {
+        access_token: core::Secret::new(""),
+        token_type: String::new(),
+        expires_at: None,
+        expires_in: None,
+        refresh_token: None,
+        scope: None,
+        id_token: Some(core::Secret::new(id_token)),
+        extra: core::json::Object::new(),
+    };
+    guard(|| {
+        tokens
+            .id_token_claims_unverified()
+            .map(|c| to_python(py, &c))
+            .transpose()
+    })
 }
 
 /// Panics inside the glue's guard, so the tests can prove that a panic reaches
@@ -43,5 +97,5 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyfunction]
 #[pyo3(name = "_panic_for_tests")]
 fn panic_for_tests(message: String) -> PyResult<()> {
-    convert::guard(|| panic!("{message}"))
+    guard(|| panic!("{message}"))
 }

@@ -1,22 +1,22 @@
 //! The four sans-IO machines (`DeviceFlow`, `Discovery`, `Refresh`, `Revocation`)
 //! with the core's methods. `now_ms` defaults to the Unix epoch in milliseconds.
 
-use crate::actions::action_to_py;
 use crate::convert::{
-    body_from, catch_unwind, config_error, config_from, headers_from, misuse, now_or_epoch,
-    panic_error, AssertUnwindSafe, InternalError,
+    body_from, catch_unwind, config_error, config_from, from_core, headers_from, misuse,
+    now_or_epoch, panic_error, AssertUnwindSafe, InternalError,
 };
 use crate::dpop::nonces;
-use crate::values::{Prompt, ServerMetadata};
 use deviceflow as core;
+use deviceflow::json::ToJson;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::collections::BTreeMap;
 
 /// A machine class: the shared methods, plus the constructor and extras given.
+/// `$result` names the Python class of its `Done` result.
 macro_rules! machine {
-    ($(#[$doc:meta])* $name:ident($core:ty) { $($extra:tt)* }) => {
+    ($(#[$doc:meta])* $name:ident($core:ty, $result:literal) { $($extra:tt)* }) => {
         $(#[$doc])*
         #[pyclass(module = "deviceflow")]
         pub struct $name {
@@ -32,7 +32,8 @@ macro_rules! machine {
             /// The next thing to do. `Send` and `Display` are handed out once each.
             #[pyo3(signature = (now_ms=None))]
             fn poll_action(&mut self, py: Python<'_>, now_ms: Option<u64>) -> PyResult<Py<PyAny>> {
-                self.run(|m| action_to_py(py, m.poll_action(now_or_epoch(now_ms))))
+                let now = now_or_epoch(now_ms);
+                self.run(|m| from_core(py, "_action", $result, m.poll_action(now).to_json()))
             }
 
             /// Feeds the response (any status) to the request with this id.
@@ -108,7 +109,7 @@ macro_rules! machine {
 machine!(
     /// A device authorization grant (RFC 8628): discovery if only `issuer` is given,
     /// the device authorization request, the prompt, then polling for tokens.
-    DeviceFlow(core::DeviceFlow) {
+    DeviceFlow(core::DeviceFlow, "TokenSet") {
         #[new]
         #[pyo3(signature = (config=None, /, *, now_ms=None, **kwargs))]
         fn new(
@@ -124,14 +125,16 @@ machine!(
 
         /// The current prompt, once the device authorization succeeded.
         #[getter]
-        fn prompt(&self) -> Option<Prompt> {
-            self.inner.prompt().cloned().map(Prompt::from)
+        fn prompt(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+            let prompt = self.inner.prompt().map(ToJson::to_json);
+            prompt.map(|json| from_core(py, "_value", "Prompt", json)).transpose()
         }
 
         /// The discovered metadata, when the flow started from an issuer.
         #[getter]
-        fn metadata(&self) -> Option<ServerMetadata> {
-            self.inner.metadata().cloned().map(ServerMetadata)
+        fn metadata(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+            let metadata = self.inner.metadata().map(ToJson::to_json);
+            metadata.map(|json| from_core(py, "_value", "ServerMetadata", json)).transpose()
         }
 
         /// The token endpoint in use, once known.
@@ -156,7 +159,7 @@ machine!(
 
 machine!(
     /// Fetches a server's metadata from its issuer (RFC 8414, OpenID Connect Discovery).
-    Discovery(core::Discovery) {
+    Discovery(core::Discovery, "ServerMetadata") {
         #[new]
         #[pyo3(signature = (issuer, *, timing=None, now_ms=None))]
         fn new(
@@ -175,7 +178,7 @@ machine!(
 
 machine!(
     /// Exchanges a refresh token for new tokens (RFC 6749 §6).
-    Refresh(core::Refresh) {
+    Refresh(core::Refresh, "TokenSet") {
         #[new]
         #[pyo3(signature = (config=None, /, *, now_ms=None, **kwargs))]
         fn new(
@@ -204,7 +207,7 @@ machine!(
 
 machine!(
     /// Revokes a token (RFC 7009).
-    Revocation(core::Revocation) {
+    Revocation(core::Revocation, "Revoked") {
         #[new]
         #[pyo3(signature = (config=None, /, *, now_ms=None, **kwargs))]
         fn new(

@@ -5,24 +5,26 @@
 use crate::dpop::DpopConfig;
 use crate::error::{guard, FlowError};
 use deviceflow as core;
+use deviceflow::{ClientAuth, Param, TokenTypeHint};
 
 /// How the client authenticates (RFC 6749 §2.3.1). `Public` is the core's `none`
 /// (renamed: Swift's `.none` would clash with `Optional.none`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum ClientAuth {
-    Public,
+    #[uniffi(name = "Public")]
+    None,
     ClientSecretBasic,
     ClientSecretPost,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum TokenTypeHint {
     AccessToken,
     RefreshToken,
 }
 
 /// An extra authorization request parameter such as `audience` (may repeat).
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Param {
     pub name: String,
     pub value: String,
@@ -136,11 +138,7 @@ fn client(id: &str, secret: &Option<String>, auth: Option<ClientAuth>) -> core::
     core::Client {
         client_id: id.to_owned(),
         client_secret: secret.clone().map(core::Secret::new),
-        client_auth: auth.map(|a| match a {
-            ClientAuth::Public => core::ClientAuth::None,
-            ClientAuth::ClientSecretBasic => core::ClientAuth::ClientSecretBasic,
-            ClientAuth::ClientSecretPost => core::ClientAuth::ClientSecretPost,
-        }),
+        client_auth: auth,
     }
 }
 
@@ -172,14 +170,7 @@ impl From<&FlowConfig> for core::Config {
             device_authorization_endpoint: c.device_authorization_endpoint.clone(),
             token_endpoint: c.token_endpoint.clone(),
             scope: c.scope.clone(),
-            params: c
-                .params
-                .iter()
-                .map(|p| core::Param {
-                    name: p.name.clone(),
-                    value: p.value.clone(),
-                })
-                .collect(),
+            params: c.params.clone(),
             timing: timing(&c.timing),
             extra_token_types: c.extra_token_types.clone(),
             dpop: c.dpop.as_ref().map(Into::into),
@@ -205,10 +196,7 @@ impl From<&RevocationConfig> for core::RevocationConfig {
             client: client(&c.client_id, &c.client_secret, c.client_auth),
             revocation_endpoint: c.revocation_endpoint.clone(),
             token: core::Secret::new(c.token.clone()),
-            token_type_hint: c.token_type_hint.map(|h| match h {
-                TokenTypeHint::AccessToken => core::TokenTypeHint::AccessToken,
-                TokenTypeHint::RefreshToken => core::TokenTypeHint::RefreshToken,
-            }),
+            token_type_hint: c.token_type_hint,
             timing: timing(&c.timing),
         }
     }
@@ -239,11 +227,7 @@ pub fn provider_config(
         Ok(FlowConfig {
             client_id: c.client.client_id,
             client_secret: c.client.client_secret.map(|s| s.expose().to_owned()),
-            client_auth: c.client.client_auth.map(|a| match a {
-                core::ClientAuth::None => ClientAuth::Public,
-                core::ClientAuth::ClientSecretBasic => ClientAuth::ClientSecretBasic,
-                core::ClientAuth::ClientSecretPost => ClientAuth::ClientSecretPost,
-            }),
+            client_auth: c.client.client_auth,
             issuer: c.issuer,
             device_authorization_endpoint: c.device_authorization_endpoint,
             token_endpoint: c.token_endpoint,

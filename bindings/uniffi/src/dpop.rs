@@ -5,11 +5,12 @@
 use crate::error::{guard, lock, FlowError};
 use crate::types::{Header, HttpResponse};
 use deviceflow as core;
+use deviceflow::PublicJwk;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// The public half of an EC P-256 key as a JWK (RFC 7517): `x` and `y` base64url.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct PublicJwk {
     pub x: String,
     pub y: String,
@@ -37,32 +38,10 @@ pub struct DpopConfig {
     pub nonces: HashMap<String, String>,
 }
 
-impl From<PublicJwk> for core::PublicJwk {
-    fn from(j: PublicJwk) -> Self {
-        core::PublicJwk {
-            kty: j.kty,
-            crv: j.crv,
-            x: j.x,
-            y: j.y,
-        }
-    }
-}
-
-impl From<core::PublicJwk> for PublicJwk {
-    fn from(j: core::PublicJwk) -> Self {
-        PublicJwk {
-            x: j.x,
-            y: j.y,
-            kty: j.kty,
-            crv: j.crv,
-        }
-    }
-}
-
 impl From<&DpopConfig> for core::DpopConfig {
     fn from(c: &DpopConfig) -> Self {
         core::DpopConfig {
-            jwk: c.jwk.clone().into(),
+            jwk: c.jwk.clone(),
             entropy: c.entropy.clone(),
             device_request: c.device_request,
             nonces: c.nonces.clone().into_iter().collect(),
@@ -113,7 +92,7 @@ impl SoftwareKey {
         guard(|| Ok(self.0.secret().expose().to_owned()))
     }
     pub fn public_jwk(&self) -> Result<PublicJwk, FlowError> {
-        guard(|| Ok(self.0.public_jwk().into()))
+        guard(|| Ok(self.0.public_jwk()))
     }
     /// The JWK SHA-256 thumbprint (RFC 7638): the `jkt` tokens are bound to.
     pub fn thumbprint(&self) -> Result<String, FlowError> {

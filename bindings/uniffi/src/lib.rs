@@ -1,6 +1,7 @@
 //! Kotlin and Swift bindings of the `deviceflow` core through uniffi (proc-macro,
-//! library mode). Thin glue only: FFI-shaped mirrors of the core's types
-//! (`types.rs`, `config.rs`), one error type with a stable `code()` (`error.rs`),
+//! library mode). Thin glue only: the core's plain values as uniffi remote types, and
+//! FFI-shaped records only where the core's shape cannot cross as it is (redacting
+//! requests and configs: `types.rs`, `config.rs`), one error type with a stable `code()` (`error.rs`),
 //! tokens behind an opaque handle (`tokens.rs`), and the four sans-IO machines
 //! behind a `Mutex` because uniffi objects take `&self` (`machines.rs`).
 //!
@@ -35,17 +36,15 @@ mod machines;
 mod tokens;
 mod types;
 
-pub use config::{
-    provider_config, ClientAuth, FlowConfig, Param, RefreshConfig, RevocationConfig, Timing,
-    TokenTypeHint,
+pub use config::{provider_config, FlowConfig, RefreshConfig, RevocationConfig, Timing};
+pub use deviceflow::{
+    ClientAuth, Method as HttpMethod, Param, Prompt, PublicJwk, Revoked, ServerMetadata, Timestamp,
+    TokenTypeHint, TransportError, WaitReason,
 };
-pub use dpop::{dpop_resource_headers, Dpop, DpopConfig, PublicJwk, SoftwareKey};
+pub use dpop::{dpop_resource_headers, Dpop, DpopConfig, SoftwareKey};
 pub use error::{guard_selftest_panic, FlowError};
 pub use machines::{DeviceFlow, Discovery, Refresh, Revocation};
 pub use tokens::TokenSet;
-pub use types::{
-    Action, DiscoveryAction, Header, HttpMethod, HttpRequest, HttpResponse, Prompt,
-    RevocationAction, Revoked, ServerMetadata, TransportError, WaitReason,
-};
+pub use types::{Action, DiscoveryAction, Header, HttpRequest, HttpResponse, RevocationAction};
 
 uniffi::setup_scaffolding!();

@@ -4,10 +4,9 @@
 
 use crate::config::{timing, FlowConfig, RefreshConfig, RevocationConfig};
 use crate::error::{guard, lock, FlowError};
-use crate::types::{
-    Action, DiscoveryAction, HttpResponse, Prompt, RevocationAction, ServerMetadata, TransportError,
-};
+use crate::types::{Action, DiscoveryAction, HttpResponse, RevocationAction};
 use deviceflow as core;
+use deviceflow::{Prompt, ServerMetadata, TransportError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -45,11 +44,7 @@ macro_rules! sans_io_methods {
             ) -> Result<(), FlowError> {
                 guard(|| {
                     let mut m = lock(&self.0)?;
-                    Ok(m.handle_transport_error(
-                        core::RequestId(id),
-                        kind.into(),
-                        core::Timestamp(now),
-                    )?)
+                    Ok(m.handle_transport_error(core::RequestId(id), kind, core::Timestamp(now))?)
                 })
             }
             /// Stops at once: the next action is `Failed` with code `cancelled`.
@@ -106,11 +101,11 @@ impl DeviceFlow {
     }
     /// The current prompt, to re-render it (the `Display` action fires once).
     pub fn prompt(&self) -> Result<Option<Prompt>, FlowError> {
-        guard(|| Ok(lock(&self.0)?.prompt().cloned().map(Into::into)))
+        guard(|| Ok(lock(&self.0)?.prompt().cloned()))
     }
     /// The server metadata, once discovery has run.
     pub fn metadata(&self) -> Result<Option<ServerMetadata>, FlowError> {
-        guard(|| Ok(lock(&self.0)?.metadata().cloned().map(Into::into)))
+        guard(|| Ok(lock(&self.0)?.metadata().cloned()))
     }
 }
 sans_io_methods!(DeviceFlow, Action);

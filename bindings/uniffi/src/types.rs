@@ -1,15 +1,25 @@
-//! FFI-shaped mirrors of the core's values, converted field for field.
-//! Everything that can hold a secret (request bodies, `Authorization`, response
-//! bodies) redacts itself in Kotlin `toString()` and Swift `description` through
-//! the exported `Display`/`Debug`.
+//! The core's values across the FFI. Plain values are the core's own types, declared
+//! to uniffi as remote types (`#[uniffi::remote]`, `custom_type!`): no copy, no `From`.
+//! What can hold a secret (request bodies, `Authorization`, response bodies) is an
+//! FFI-shaped record that redacts itself in Kotlin `toString()` and Swift `description`
+//! through the exported `Display`/`Debug`, which uniffi cannot add to a remote type.
 
 use crate::error::FlowError;
 use crate::tokens::TokenSet;
 use deviceflow as core;
+use deviceflow::{Method, Prompt, Revoked, ServerMetadata, Timestamp, TransportError, WaitReason};
 use std::sync::Arc;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
-pub enum HttpMethod {
+// The caller's clock in milliseconds (a `ULong` / `UInt64` on the foreign side).
+uniffi::custom_type!(Timestamp, u64, {
+    remote,
+    lower: |t| t.0,
+    try_lift: |ms| Ok(Timestamp(ms)),
+});
+
+#[uniffi::remote(Enum)]
+#[uniffi(name = "HttpMethod")]
+pub enum Method {
     Get,
     Post,
 }
@@ -28,7 +38,7 @@ pub struct Header {
 #[uniffi::export(Display, Debug)]
 pub struct HttpRequest {
     pub id: u64,
-    pub method: HttpMethod,
+    pub method: Method,
     pub url: String,
     pub headers: Vec<Header>,
     /// Form-encoded body (empty for GET). Holds secrets: never log it.
@@ -52,7 +62,7 @@ pub struct HttpResponse {
 }
 
 /// Why a request got no HTTP response (RFC 8628 §3.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum TransportError {
     Timeout,
     Connect,
@@ -61,7 +71,7 @@ pub enum TransportError {
     Other,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum WaitReason {
     Interval,
     SlowDown,
@@ -71,21 +81,21 @@ pub enum WaitReason {
 }
 
 /// What to show the user (RFC 8628 §3.3); every string was checked by the core.
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Prompt {
     pub user_code: String,
     pub verification_uri: String,
     pub verification_uri_complete: Option<String>,
     /// Show it prominently so users can spot a wrong site.
     pub verification_host: String,
-    pub expires_at: u64,
+    pub expires_at: Timestamp,
     pub expires_in: u64,
     pub interval: u64,
     pub message: Option<String>,
 }
 
 /// What discovery learned (RFC 8414 §3.2).
-#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct ServerMetadata {
     pub issuer: String,
     pub device_authorization_endpoint: Option<String>,
@@ -98,7 +108,7 @@ pub struct ServerMetadata {
 }
 
 /// The token is revoked (RFC 7009 §2.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Revoked {
     pub status: u16,
 }
@@ -201,7 +211,7 @@ macro_rules! convert_action {
             } => $out::Wait {
                 until: until.0,
                 delay_ms,
-                reason: reason.into(),
+                reason,
             },
             core::Action::AwaitingResponse { id } => $out::AwaitingResponse { id: id.0 },
             core::Action::Done($r) => $done,
@@ -216,7 +226,7 @@ macro_rules! convert_action {
 impl From<core::Action> for Action {
     fn from(a: core::Action) -> Self {
         match a {
-            core::Action::Display(p) => Action::Display { prompt: p.into() },
+            core::Action::Display(prompt) => Action::Display { prompt },
             other => convert_action!(
                 other,
                 Action,
@@ -234,7 +244,7 @@ impl From<core::Action<core::ServerMetadata>> for DiscoveryAction {
         convert_action!(
             a,
             DiscoveryAction,
-            |m| DiscoveryAction::Done { metadata: m.into() },
+            |metadata| DiscoveryAction::Done { metadata },
             |_id, _input| DiscoveryAction::Failed {
                 // Discovery only GETs: the core never asks it to sign.
                 error: Arc::new(FlowError::new("internal", "discovery never signs"))
@@ -248,9 +258,7 @@ impl From<core::Action<core::Revoked>> for RevocationAction {
         convert_action!(
             a,
             RevocationAction,
-            |r| RevocationAction::Done {
-                revoked: Revoked { status: r.status }
-            },
+            |revoked| RevocationAction::Done { revoked },
             |id, input| RevocationAction::Sign { id: id.0, input }
         )
     }
@@ -260,10 +268,7 @@ impl From<core::HttpRequest> for HttpRequest {
     fn from(r: core::HttpRequest) -> Self {
         HttpRequest {
             id: r.id.0,
-            method: match r.method {
-                core::Method::Get => HttpMethod::Get,
-                core::Method::Post => HttpMethod::Post,
-            },
+            method: r.method,
             url: r.url,
             headers: r
                 .headers
@@ -287,60 +292,6 @@ impl From<HttpResponse> for core::HttpResponse {
             .map(|h| core::Header::new(h.name, h.value))
             .collect();
         core::HttpResponse::new(r.status, headers, r.body)
-    }
-}
-
-impl From<TransportError> for core::TransportError {
-    fn from(k: TransportError) -> Self {
-        match k {
-            TransportError::Timeout => core::TransportError::Timeout,
-            TransportError::Connect => core::TransportError::Connect,
-            TransportError::Tls => core::TransportError::Tls,
-            TransportError::Io => core::TransportError::Io,
-            TransportError::Other => core::TransportError::Other,
-        }
-    }
-}
-
-impl From<core::WaitReason> for WaitReason {
-    fn from(r: core::WaitReason) -> Self {
-        match r {
-            core::WaitReason::Interval => WaitReason::Interval,
-            core::WaitReason::SlowDown => WaitReason::SlowDown,
-            core::WaitReason::Backoff => WaitReason::Backoff,
-            core::WaitReason::RetryAfter => WaitReason::RetryAfter,
-            core::WaitReason::Expiry => WaitReason::Expiry,
-        }
-    }
-}
-
-impl From<core::Prompt> for Prompt {
-    fn from(p: core::Prompt) -> Self {
-        Prompt {
-            user_code: p.user_code,
-            verification_uri: p.verification_uri,
-            verification_uri_complete: p.verification_uri_complete,
-            verification_host: p.verification_host,
-            expires_at: p.expires_at.0,
-            expires_in: p.expires_in,
-            interval: p.interval,
-            message: p.message,
-        }
-    }
-}
-
-impl From<core::ServerMetadata> for ServerMetadata {
-    fn from(m: core::ServerMetadata) -> Self {
-        ServerMetadata {
-            issuer: m.issuer,
-            device_authorization_endpoint: m.device_authorization_endpoint,
-            token_endpoint: m.token_endpoint,
-            revocation_endpoint: m.revocation_endpoint,
-            token_endpoint_auth_methods_supported: m.token_endpoint_auth_methods_supported,
-            grant_types_supported: m.grant_types_supported,
-            scopes_supported: m.scopes_supported,
-            source: m.source,
-        }
     }
 }
 

@@ -8,19 +8,20 @@ Pass ``transport=`` to use another HTTP client (see ``deviceflow.adapters``).
 from __future__ import annotations
 
 import threading
-from typing import Mapping, Optional, Sequence, Union, cast
+from typing import TYPE_CHECKING, Optional, Sequence, Union, cast
 
 from ._native import DeviceFlow, Discovery, Refresh, Revocation, ServerMetadata, TokenSet
 from .authorization import DeviceAuthorization
 from .clock import Clock
-from .config import Params, flow_config
+from .config import FlowOptions, Timing, flow_config
 from .dpop import Signer, dpop_config
 from .driver import OnPrompt, drive
 from .endpoints import from_metadata, need_endpoint, refresh_config, revocation_config
 from .prompt import print_prompt
 from .transport import DEFAULT_TIMEOUT, Transport, default_transport
 
-Timing = Mapping[str, int]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 def discover(issuer: str, *, transport: Optional[Transport] = None,
@@ -31,39 +32,17 @@ def discover(issuer: str, *, transport: Optional[Transport] = None,
     return cast(ServerMetadata, drive(machine, transport or default_transport(), clock, timeout))
 
 
-def request_device_code(
-    *,
-    client_id: str,
-    issuer: Optional[str] = None,
-    device_authorization_endpoint: Optional[str] = None,
-    token_endpoint: Optional[str] = None,
-    scope: Optional[str] = None,
-    client_secret: Optional[str] = None,
-    client_auth: Optional[str] = None,
-    params: Optional[Params] = None,
-    provider: Optional[str] = None,
-    tenant: Optional[str] = None,
-    extra_token_types: Optional[Sequence[str]] = None,
-    dpop: Optional[Signer] = None,
-    timing: Optional[Timing] = None,
-    transport: Optional[Transport] = None,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> DeviceAuthorization:
+def request_device_code(*, client_id: str, transport: Optional[Transport] = None,
+                        timeout: float = DEFAULT_TIMEOUT,
+                        **options: Unpack[FlowOptions]) -> DeviceAuthorization:
     """Starts a device authorization (RFC 8628 §3.1, after discovery when only
-    ``issuer`` is given) and returns what to show the user."""
+    ``issuer`` is given) and returns what to show the user. ``options``: see
+    ``deviceflow.config.FlowOptions``."""
     clock = Clock()
-    config = flow_config(client_id=client_id, issuer=issuer,
-                         device_authorization_endpoint=device_authorization_endpoint,
-                         token_endpoint=token_endpoint, scope=scope, client_secret=client_secret,
-                         client_auth=client_auth, params=params, timing=timing,
-                         provider=provider, tenant=tenant,
-                         extra_token_types=extra_token_types)
-    if dpop is not None:
-        config["dpop"] = dpop_config(dpop)
-    flow = DeviceFlow(config, now_ms=clock.now())
-    transport = transport or default_transport()
-    prompt = drive(flow, transport, clock, timeout, stop_at_prompt=True, signer=dpop)
-    return DeviceAuthorization(flow, prompt, transport, clock, timeout, signer=dpop)
+    flow = DeviceFlow(flow_config(client_id=client_id, **options), now_ms=clock.now())
+    transport, signer = transport or default_transport(), options.get("dpop")
+    prompt = drive(flow, transport, clock, timeout, stop_at_prompt=True, signer=signer)
+    return DeviceAuthorization(flow, prompt, transport, clock, timeout, signer=signer)
 
 
 def poll_device_token(auth: DeviceAuthorization, *,
@@ -74,39 +53,17 @@ def poll_device_token(auth: DeviceAuthorization, *,
                                 cancel_event=cancel_event, signer=auth.signer))
 
 
-def login(
-    *,
-    client_id: str,
-    issuer: Optional[str] = None,
-    device_authorization_endpoint: Optional[str] = None,
-    token_endpoint: Optional[str] = None,
-    scope: Optional[str] = None,
-    client_secret: Optional[str] = None,
-    client_auth: Optional[str] = None,
-    params: Optional[Params] = None,
-    provider: Optional[str] = None,
-    tenant: Optional[str] = None,
-    extra_token_types: Optional[Sequence[str]] = None,
-    on_code: OnPrompt = print_prompt,
-    cancel_event: Optional[threading.Event] = None,
-    dpop: Optional[Signer] = None,
-    timing: Optional[Timing] = None,
-    transport: Optional[Transport] = None,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> TokenSet:
+def login(*, client_id: str, on_code: OnPrompt = print_prompt,
+          cancel_event: Optional[threading.Event] = None, transport: Optional[Transport] = None,
+          timeout: float = DEFAULT_TIMEOUT, **options: Unpack[FlowOptions]) -> TokenSet:
     """The whole device flow: ``on_code(prompt)`` is called once with the user
     code and verification URI (default: printed to stderr), then this blocks
     until the user approves, denies, or the code expires. ``dpop``: a
     ``deviceflow.Signer`` (e.g. ``SoftwareKey.generate()``) every request proves
     possession of; the server then binds the tokens to it (RFC 9449, see
     ``deviceflow.dpop``). Refresh and revoke them with the same ``dpop=``."""
-    auth = request_device_code(
-        client_id=client_id, issuer=issuer,
-        device_authorization_endpoint=device_authorization_endpoint,
-        token_endpoint=token_endpoint, scope=scope, client_secret=client_secret,
-        client_auth=client_auth, params=params, provider=provider, tenant=tenant,
-        extra_token_types=extra_token_types, dpop=dpop, timing=timing, transport=transport,
-        timeout=timeout)
+    auth = request_device_code(client_id=client_id, transport=transport, timeout=timeout,
+                               **options)
     try:
         on_code(auth.prompt)
     except BaseException:

@@ -7,18 +7,20 @@ on the loop), and cancelling the task cancels the flow and re-raises
 from __future__ import annotations
 
 import inspect
-from typing import Any, Awaitable, Callable, Optional, Sequence, Union, cast
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence, Union, cast
 
 from ._native import DeviceFlow, Discovery, Prompt, Refresh, Revocation, ServerMetadata, TokenSet
-from .api import Timing
 from .async_driver import AnyTransport, drive
 from .authorization import DeviceAuthorization
 from .clock import Clock
-from .config import Params, flow_config
+from .config import FlowOptions, Timing, flow_config
 from .dpop import Signer, dpop_config
 from .endpoints import from_metadata, need_endpoint, refresh_config, revocation_config
 from .prompt import print_prompt
 from .transport import DEFAULT_TIMEOUT, default_transport
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 OnCode = Callable[[Prompt], Union[Any, Awaitable[Any]]]
 
@@ -31,37 +33,14 @@ async def async_discover(issuer: str, *, transport: Optional[AnyTransport] = Non
     return cast(ServerMetadata, await drive(machine, transport or default_transport(), clock, timeout))
 
 
-async def async_request_device_code(
-    *,
-    client_id: str,
-    issuer: Optional[str] = None,
-    device_authorization_endpoint: Optional[str] = None,
-    token_endpoint: Optional[str] = None,
-    scope: Optional[str] = None,
-    client_secret: Optional[str] = None,
-    client_auth: Optional[str] = None,
-    params: Optional[Params] = None,
-    provider: Optional[str] = None,
-    tenant: Optional[str] = None,
-    extra_token_types: Optional[Sequence[str]] = None,
-    dpop: Optional[Signer] = None,
-    timing: Optional[Timing] = None,
-    transport: Optional[AnyTransport] = None,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> DeviceAuthorization:
+async def async_request_device_code(*, client_id: str, transport: Optional[AnyTransport] = None,
+                                    timeout: float = DEFAULT_TIMEOUT,
+                                    **options: Unpack[FlowOptions]) -> DeviceAuthorization:
     clock = Clock()
-    config = flow_config(client_id=client_id, issuer=issuer,
-                         device_authorization_endpoint=device_authorization_endpoint,
-                         token_endpoint=token_endpoint, scope=scope, client_secret=client_secret,
-                         client_auth=client_auth, params=params, timing=timing,
-                         provider=provider, tenant=tenant,
-                         extra_token_types=extra_token_types)
-    if dpop is not None:
-        config["dpop"] = dpop_config(dpop)
-    flow = DeviceFlow(config, now_ms=clock.now())
-    transport = transport or default_transport()
-    prompt = await drive(flow, transport, clock, timeout, stop_at_prompt=True, signer=dpop)
-    return DeviceAuthorization(flow, prompt, transport, clock, timeout, signer=dpop)
+    flow = DeviceFlow(flow_config(client_id=client_id, **options), now_ms=clock.now())
+    transport, signer = transport or default_transport(), options.get("dpop")
+    prompt = await drive(flow, transport, clock, timeout, stop_at_prompt=True, signer=signer)
+    return DeviceAuthorization(flow, prompt, transport, clock, timeout, signer=signer)
 
 
 async def async_poll_device_token(auth: DeviceAuthorization) -> TokenSet:
@@ -69,33 +48,12 @@ async def async_poll_device_token(auth: DeviceAuthorization) -> TokenSet:
                                       signer=auth.signer))
 
 
-async def async_login(
-    *,
-    client_id: str,
-    issuer: Optional[str] = None,
-    device_authorization_endpoint: Optional[str] = None,
-    token_endpoint: Optional[str] = None,
-    scope: Optional[str] = None,
-    client_secret: Optional[str] = None,
-    client_auth: Optional[str] = None,
-    params: Optional[Params] = None,
-    provider: Optional[str] = None,
-    tenant: Optional[str] = None,
-    extra_token_types: Optional[Sequence[str]] = None,
-    on_code: OnCode = print_prompt,
-    dpop: Optional[Signer] = None,
-    timing: Optional[Timing] = None,
-    transport: Optional[AnyTransport] = None,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> TokenSet:
+async def async_login(*, client_id: str, on_code: OnCode = print_prompt,
+                      transport: Optional[AnyTransport] = None, timeout: float = DEFAULT_TIMEOUT,
+                      **options: Unpack[FlowOptions]) -> TokenSet:
     """The whole device flow; ``on_code`` may be a plain or a coroutine function."""
-    auth = await async_request_device_code(
-        client_id=client_id, issuer=issuer,
-        device_authorization_endpoint=device_authorization_endpoint,
-        token_endpoint=token_endpoint, scope=scope, client_secret=client_secret,
-        client_auth=client_auth, params=params, provider=provider, tenant=tenant,
-        extra_token_types=extra_token_types, dpop=dpop, timing=timing, transport=transport,
-        timeout=timeout)
+    auth = await async_request_device_code(client_id=client_id, transport=transport,
+                                           timeout=timeout, **options)
     try:
         shown = on_code(auth.prompt)
         if inspect.isawaitable(shown):
