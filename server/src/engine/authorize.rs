@@ -6,8 +6,8 @@ use super::audit::{Event, Kind};
 use super::clients::Needs;
 use super::codes::{self, display_user_code};
 use super::{
-    ClientRequest, DeviceRecord, DeviceStatus, Engine, Insertion, OAuthError, Random, Response,
-    Store,
+    ClientRequest, CommitTicket, DeviceRecord, DeviceStatus, Engine, Insertion, OAuthError, Random,
+    Response, Store,
 };
 
 impl<S: Store> Engine<S> {
@@ -21,7 +21,34 @@ impl<S: Store> Engine<S> {
         now_ms: i64,
         rng: &mut dyn Random,
     ) -> Response {
-        self.device_authorization(req, now_ms, rng).into()
+        let (response, ticket) = self.handle_device_authorization_grouped(req, now_ms, rng);
+        self.finish_grouped(response, ticket)
+    }
+
+    /// [`handle_device_authorization`](Self::handle_device_authorization) with the store's group
+    /// commit ([`Store::insert_device_grouped`]): the response may not be sent before
+    /// [`finish_grouped`](Self::finish_grouped) has committed the ticket. For hosts that let
+    /// requests arriving together share one commit.
+    pub fn handle_device_authorization_grouped(
+        &self,
+        req: &ClientRequest,
+        now_ms: i64,
+        rng: &mut dyn Random,
+    ) -> (Response, Option<CommitTicket>) {
+        let mut ticket = None;
+        let response = self
+            .device_authorization(req, now_ms, rng, &mut ticket)
+            .into();
+        (response, ticket)
+    }
+
+    /// Commits `ticket` ([`Store::commit_through`]) and returns `response`, or a server error if
+    /// the commit failed (nothing the response promises was stored).
+    pub fn finish_grouped(&self, response: Response, ticket: Option<CommitTicket>) -> Response {
+        match ticket.map(|t| self.store.commit_through(t)) {
+            Some(Err(e)) => Err::<Value, _>(OAuthError::from(e)).into(),
+            _ => response,
+        }
     }
 
     fn device_authorization(
@@ -29,6 +56,7 @@ impl<S: Store> Engine<S> {
         req: &ClientRequest,
         now_ms: i64,
         rng: &mut dyn Random,
+        ticket: &mut Option<CommitTicket>,
     ) -> Result<Value, OAuthError> {
         let client = self.clients.authenticate_for(req, Needs::DeviceGrant)?;
         let scope = self.granted_scope(client, req.params.get("scope"))?;
@@ -57,7 +85,9 @@ impl<S: Store> Engine<S> {
                 redeemed_at_ms: None,
                 sealed_response: None,
             };
-            match self.store.insert_device(&record, &quotas)? {
+            let (inserted, group) = self.store.insert_device_grouped(&record, &quotas)?;
+            *ticket = group.max(*ticket);
+            match inserted {
                 Insertion::Inserted => {}
                 Insertion::CodeTaken => continue,
                 Insertion::OverQuota(over) => return Err(self.over_issuance_quota(over, now_ms)),

@@ -9,8 +9,8 @@
 use jsonwebtoken::Header;
 use serde::Serialize;
 
-use super::issue::GrantInfo;
 use super::keys::{encoding_key, ALGORITHM};
+use super::mint::GrantInfo;
 use super::random::token;
 use super::{Client, Engine, OAuthError, Random, Store};
 

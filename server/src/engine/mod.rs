@@ -11,10 +11,10 @@ pub mod error;
 mod grants;
 mod introspect;
 mod issuance;
-mod issue;
 mod jwt;
 mod keys;
 mod metadata;
+mod mint;
 mod params;
 mod poll;
 pub mod poll_timing {
@@ -27,8 +27,8 @@ mod revoke;
 mod seal;
 pub mod store;
 mod token;
+mod user_interaction;
 mod userinfo;
-mod verify;
 
 use std::fmt;
 
@@ -40,10 +40,10 @@ pub use keys::KeyRotation;
 pub use params::Params;
 pub use random::Random;
 pub use store::{
-    DeviceRecord, DeviceStatus, Insertion, Quota, SigningKeyRecord, Store, StoreError, TokenKind,
+    CommitTicket, DeviceRecord, DeviceStatus, Insertion, Quota, SigningKeyRecord, Store, StoreError, TokenKind,
     TokenRecord, TokenState,
 };
-pub use verify::{Entrant, EntryError, PendingDevice};
+pub use user_interaction::{Entrant, EntryError, PendingDevice};
 
 /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4).
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::audit::{Event, Kind};
 use super::clients::Needs;
 use super::codes::sha256;
-use super::issue::GrantInfo;
+use super::mint::GrantInfo;
 use super::seal;
 use super::{
     Client, ClientRequest, DeviceRecord, DeviceStatus, Engine, OAuthError, Random, Store,

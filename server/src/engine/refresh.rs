@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::audit::{Event, Kind};
 use super::clients::Needs;
 use super::codes::sha256;
-use super::issue::GrantInfo;
+use super::mint::GrantInfo;
 use super::{ClientRequest, Engine, OAuthError, Random, Store, TokenKind, TokenRecord, TokenState};
 
 impl<S: Store> Engine<S> {

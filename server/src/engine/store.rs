@@ -194,6 +194,11 @@ pub enum Insertion {
     OverQuota(usize),
 }
 
+/// An insert made by [`Store::insert_device_grouped`] that may not be committed yet: pass it to
+/// [`Store::commit_through`] before answering the request that made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CommitTicket(pub u64);
+
 /// Storage for the engine. Implementations must make each method atomic.
 pub trait Store: Send + Sync {
     /// Counts a new pending authorization against `quotas`, in order, and inserts it if none is
@@ -204,6 +209,25 @@ pub trait Store: Send + Sync {
         device: &DeviceRecord,
         quotas: &[Quota<'_>],
     ) -> Result<Insertion, StoreError>;
+    /// [`insert_device`](Store::insert_device), but the store may leave it uncommitted, to be
+    /// committed together with other inserts made before [`commit_through`](Store::commit_through)
+    /// is called with the ticket (group commit: one transaction for requests that arrive
+    /// together). The result is final (`CodeTaken` and `OverQuota` are exact per call); only its
+    /// durability waits for the ticket. `None`: committed already (the default).
+    fn insert_device_grouped(
+        &self,
+        device: &DeviceRecord,
+        quotas: &[Quota<'_>],
+    ) -> Result<(Insertion, Option<CommitTicket>), StoreError> {
+        self.insert_device(device, quotas).map(|i| (i, None))
+    }
+    /// Commits the group of `ticket` (and every earlier one) unless that is done already. An
+    /// error means its inserts are lost: the requests that made them must not be answered as if
+    /// they had been stored.
+    fn commit_through(&self, ticket: CommitTicket) -> Result<(), StoreError> {
+        let _ = ticket;
+        Ok(())
+    }
     fn device_by_id(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError>;
     fn device_by_code(
         &self,
@@ -291,6 +315,16 @@ pub trait Store: Send + Sync {
 impl<T: Store + ?Sized> Store for std::sync::Arc<T> {
     fn insert_device(&self, d: &DeviceRecord, q: &[Quota<'_>]) -> Result<Insertion, StoreError> {
         (**self).insert_device(d, q)
+    }
+    fn insert_device_grouped(
+        &self,
+        d: &DeviceRecord,
+        q: &[Quota<'_>],
+    ) -> Result<(Insertion, Option<CommitTicket>), StoreError> {
+        (**self).insert_device_grouped(d, q)
+    }
+    fn commit_through(&self, ticket: CommitTicket) -> Result<(), StoreError> {
+        (**self).commit_through(ticket)
     }
     fn device_by_id(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError> {
         (**self).device_by_id(id)

@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap};
 
 use super::reply::{json, Reply};
 use super::{now_ms, AppState, SharedEngine};
-use crate::engine::{ClientRequest, Params, Response};
+use crate::engine::{ClientRequest, CommitTicket, Params, Response};
 use crate::OsRandom;
 
 pub async fn metadata(State(app): State<AppState>) -> Reply {
@@ -24,7 +24,7 @@ async fn answer(
     peer: SocketAddr,
     headers: &HeaderMap,
     body: &[u8],
-    handle: fn(&SharedEngine, &ClientRequest, i64) -> Response,
+    handle: fn(&SharedEngine, &ClientRequest, i64) -> (Response, Option<CommitTicket>),
 ) -> Reply {
     let params = match Params::parse(body) {
         Ok(p) => p,
@@ -41,9 +41,13 @@ async fn answer(
             .map(str::to_owned),
         source: app.source(peer, headers),
     };
-    let r = app
+    let (r, ticket) = app
         .blocking(move |engine| handle(engine, &req, now_ms()))
         .await;
+    let r = match ticket {
+        Some(ticket) => committed(app, r, ticket).await,
+        None => r,
+    };
     let outcome = match (r.status, r.body.get("error").and_then(|e| e.as_str())) {
         (200..=299, _) => "ok",
         (_, Some(code)) => code,
@@ -60,6 +64,26 @@ async fn answer(
     reply
 }
 
+/// `response` once the store's group commit of `ticket` is done (a server error if it failed).
+/// First every request that is ready now gets to run (each adds its insert to the open group:
+/// `yield_now` lets the runtime poll the sockets before this task goes on), then one commit
+/// covers them all and later tickets of the group find it done. Only a local store gives tickets
+/// (SQLite: the commit is a function call). If the request is dropped while waiting, the group
+/// is committed anyway.
+async fn committed(app: &AppState, response: Response, ticket: CommitTicket) -> Response {
+    struct CommitOnDrop<'a>(&'a SharedEngine, Option<CommitTicket>);
+    impl Drop for CommitOnDrop<'_> {
+        fn drop(&mut self) {
+            if let Some(t) = self.1.take() {
+                let _ = self.0.store.commit_through(t);
+            }
+        }
+    }
+    let mut wait = CommitOnDrop(&app.engine, Some(ticket));
+    tokio::task::yield_now().await;
+    app.engine.finish_grouped(response, wait.1.take())
+}
+
 pub async fn device_authorization(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -72,7 +96,7 @@ pub async fn device_authorization(
         peer,
         &headers,
         &body,
-        |e, req, now| e.handle_device_authorization(req, now, &mut OsRandom),
+        |e, req, now| e.handle_device_authorization_grouped(req, now, &mut OsRandom),
     )
     .await
 }
@@ -84,7 +108,7 @@ pub async fn token(
     body: Bytes,
 ) -> Reply {
     answer(&app, "token", peer, &headers, &body, |e, req, now| {
-        e.handle_token(req, now, &mut OsRandom)
+        (e.handle_token(req, now, &mut OsRandom), None)
     })
     .await
 }
@@ -96,7 +120,7 @@ pub async fn revoke(
     body: Bytes,
 ) -> Reply {
     answer(&app, "revoke", peer, &headers, &body, |e, req, now| {
-        e.handle_revocation(req, now)
+        (e.handle_revocation(req, now), None)
     })
     .await
 }
@@ -110,7 +134,7 @@ pub async fn introspect(
     body: Bytes,
 ) -> Reply {
     answer(&app, "introspect", peer, &headers, &body, |e, req, now| {
-        e.handle_introspection(req, now)
+        (e.handle_introspection(req, now), None)
     })
     .await
 }

@@ -5,6 +5,7 @@ mod audit;
 mod clients;
 mod codes;
 mod entry;
+mod group_commit;
 mod issuance;
 mod jwt;
 mod lost_response;

@@ -1,15 +1,19 @@
 //! The default store: SQLite (bundled), integer millisecond times, unique indexes on every
 //! hash, and one-time transitions as conditional `UPDATE`s whose row count is the answer.
 
+mod group;
+
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
+
+use group::{Conn, Db};
 
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use crate::engine::codes::Digest32;
 use crate::engine::{
-    DeviceRecord, DeviceStatus, GrantSummary, Insertion, Quota, SigningKeyRecord, Store,
-    StoreError, TokenKind, TokenRecord, TokenState,
+    CommitTicket, DeviceRecord, DeviceStatus, GrantSummary, Insertion, Quota, SigningKeyRecord,
+    Store, StoreError, TokenKind, TokenRecord, TokenState,
 };
 
 const SCHEMA: &str = "
@@ -75,8 +79,13 @@ const DEVICE_COLUMNS: &str =
      expires_at_ms, interval_ms, status, subject, last_poll_ms, slow_downs, source, \
      redeemed_at_ms, sealed_response";
 
+const INSERT_DEVICE: &str = "INSERT OR IGNORE INTO devices (id, device_code_hash, \
+     user_code_hash, client_id, scope, created_at_ms, expires_at_ms, interval_ms, status, subject, \
+     last_poll_ms, slow_downs, source, redeemed_at_ms, sealed_response) \
+     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)";
+
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    conn: Mutex<Conn>,
 }
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -120,11 +129,17 @@ impl SqliteStore {
         add_missing_columns(&tx)?;
         tx.commit().map_err(err)?;
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Conn::new(conn)),
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    /// The connection, with any open group of inserts committed first.
+    fn conn(&self) -> Db<'_> {
+        Db::new(self.lock())
+    }
+
+    /// The connection as it is (a group of inserts may be open).
+    fn lock(&self) -> MutexGuard<'_, Conn> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -284,51 +299,77 @@ fn token_row(row: &Row<'_>) -> rusqlite::Result<TokenRecord> {
     })
 }
 
+/// Counts `d` against `quotas`, in order, and inserts it if none is over; over a quota keeps the
+/// counts made so far (the trait's rule). A code taken takes its counts back (the engine tries
+/// again with new codes): exact, since the caller's transaction holds the write lock, and
+/// cheaper than a savepoint around every insert for a case that is rare.
+fn insert_counted(
+    db: &Connection,
+    d: &DeviceRecord,
+    quotas: &[Quota<'_>],
+) -> Result<Insertion, StoreError> {
+    for (i, q) in quotas.iter().enumerate() {
+        if bump(db, q.key, q.window_start_ms)? > q.limit {
+            return Ok(Insertion::OverQuota(i));
+        }
+    }
+    let n = db
+        .prepare_cached(INSERT_DEVICE)
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                d.id,
+                &d.device_code_hash[..],
+                &d.user_code_hash[..],
+                d.client_id,
+                d.scope,
+                d.created_at_ms,
+                d.expires_at_ms,
+                d.interval_ms,
+                d.status.as_str(),
+                d.subject,
+                d.last_poll_ms,
+                d.slow_downs,
+                d.source,
+                d.redeemed_at_ms,
+                d.sealed_response
+            ])
+        })
+        .map_err(err)?;
+    if n == 1 {
+        return Ok(Insertion::Inserted);
+    }
+    for q in quotas {
+        db.prepare_cached(
+            "UPDATE counters SET count = count - 1 WHERE key = ?1 AND window_start_ms = ?2",
+        )
+        .and_then(|mut s| s.execute(params![q.key, q.window_start_ms]))
+        .map_err(err)?;
+    }
+    Ok(Insertion::CodeTaken)
+}
+
 impl Store for SqliteStore {
     fn insert_device(
         &self,
         d: &DeviceRecord,
         quotas: &[Quota<'_>],
     ) -> Result<Insertion, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction().map_err(err)?;
-        for (i, q) in quotas.iter().enumerate() {
-            if bump(&tx, q.key, q.window_start_ms)? > q.limit {
-                tx.commit().map_err(err)?;
-                return Ok(Insertion::OverQuota(i));
-            }
-        }
-        let n = tx
-            .prepare_cached(&format!(
-                "INSERT OR IGNORE INTO devices ({DEVICE_COLUMNS}) \
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"
-            ))
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    d.id,
-                    &d.device_code_hash[..],
-                    &d.user_code_hash[..],
-                    d.client_id,
-                    d.scope,
-                    d.created_at_ms,
-                    d.expires_at_ms,
-                    d.interval_ms,
-                    d.status.as_str(),
-                    d.subject,
-                    d.last_poll_ms,
-                    d.slow_downs,
-                    d.source,
-                    d.redeemed_at_ms,
-                    d.sealed_response
-                ])
-            })
-            .map_err(err)?;
-        if n != 1 {
-            // Dropping the transaction rolls the counts back: the engine tries again.
-            return Ok(Insertion::CodeTaken);
-        }
-        tx.commit().map_err(err)?;
-        Ok(Insertion::Inserted)
+        let (inserted, ticket) = self.insert_device_grouped(d, quotas)?;
+        self.commit_through(ticket.expect("a SQLite insert has a ticket"))?;
+        Ok(inserted)
+    }
+
+    fn insert_device_grouped(
+        &self,
+        d: &DeviceRecord,
+        quotas: &[Quota<'_>],
+    ) -> Result<(Insertion, Option<CommitTicket>), StoreError> {
+        let (inserted, ticket) = self.lock().in_group(|db| insert_counted(db, d, quotas))?;
+        Ok((inserted, Some(ticket)))
+    }
+
+    fn commit_through(&self, ticket: CommitTicket) -> Result<(), StoreError> {
+        self.lock().commit_through(ticket)
     }
 
     fn device_by_id(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError> {
