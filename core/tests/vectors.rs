@@ -45,12 +45,24 @@ impl std::fmt::Display for NotMade {
     }
 }
 
+/// The config as the crate's own JSON reader sees it.
+fn own(config: &Value) -> json::Value {
+    json::parse(&config.to_string()).unwrap()
+}
+
+/// The crate's own config reader (`json::config`, what the wasm build uses) reads what serde
+/// reads.
+fn agree<T: PartialEq + std::fmt::Debug>(serde: &T, own: Result<T, String>) {
+    assert_eq!(own.as_ref(), Ok(serde), "json::config and serde disagree");
+}
+
 impl Op {
     fn new(kind: &str, config: &Value, now: Timestamp) -> Result<Op, NotMade> {
         let err = |e: &dyn std::fmt::Display| NotMade::Harness(e.to_string());
         Ok(match kind {
             "device_flow" => {
                 let c: Config = serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
+                agree(&c, json::config::device_flow(&own(config)));
                 Op::Flow(Box::new(DeviceFlow::new(c, now)?))
             }
             "discovery" => {
@@ -65,6 +77,7 @@ impl Op {
             "refresh" => {
                 let c: RefreshConfig =
                     serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
+                agree(&c, json::config::refresh(own(config).as_object().unwrap()));
                 let extra: Vec<String> = serde_json::from_value(
                     config
                         .get("extra_token_types")
@@ -77,6 +90,10 @@ impl Op {
             "revocation" => {
                 let c: RevocationConfig =
                     serde_json::from_value(config.clone()).map_err(|e| err(&e))?;
+                agree(
+                    &c,
+                    json::config::revocation(own(config).as_object().unwrap()),
+                );
                 Op::Revocation(Revocation::new(c, now)?)
             }
             other => return Err(NotMade::Harness(format!("unknown operation {other}"))),

@@ -26,12 +26,8 @@ function headerList(headers) {
   return entries.flatMap((h) => (Array.isArray(h) ? [String(h[0]), String(h[1])] : [String(h.name), String(h.value)]));
 }
 
-function checkMisuse(outcome) {
-  if (outcome !== '') {
-    const { code, message } = JSON.parse(outcome);
-    throw new MisuseError(message, { code });
-  }
-}
+// The engine's transport error kinds after `other` (its index 0).
+const TRANSPORT_KINDS = ['timeout', 'connect', 'tls', 'io'];
 
 const message = (e) => (e instanceof Error ? e.message : String(e));
 
@@ -62,6 +58,21 @@ class Operation {
     return wasmCall(this.#born, fn);
   }
 
+  /** One input (the engine's `Machine.input`: 0 response, 1 signature, 2 transport error, 3 cancel). */
+  #input(event, id, status, headers, body, nowMs) {
+    const outcome = this.#call(() => this.#machine.input(event, id, status, headers, body, nowMs));
+    if (outcome !== '') {
+      const { code, message } = JSON.parse(outcome);
+      throw new MisuseError(message, { code });
+    }
+  }
+
+  /** The prompt (`true`) or the DPoP nonces (`false`) as an object, or null. */
+  #view(prompt) {
+    const json = this.#call(() => this.#machine.view(prompt));
+    return json === '' ? null : JSON.parse(json);
+  }
+
   /**
    * The next thing to do. `send` and `display` come out once each; `wait`,
    * `awaiting_response`, `done` and `failed` repeat until something changes.
@@ -86,9 +97,7 @@ class Operation {
   handleResponse(id, response, nowMs = Date.now()) {
     const { status, headers, body } = response;
     if (!Number.isInteger(status) || status < 0 || status > 65535) throw new TypeError('status must be an integer HTTP status');
-    const list = headerList(headers);
-    const data = bytes(body);
-    checkMisuse(this.#call(() => this.#machine.respond(id, status, list, data, nowMs)));
+    this.#input(0, id, status, headerList(headers), bytes(body), nowMs);
   }
 
   /**
@@ -96,31 +105,27 @@ class Operation {
    * its `input`, raw r||s (WebCrypto) or DER. The `send` carrying the proof follows.
    */
   handleSignature(id, signature, nowMs = Date.now()) {
-    const data = bytes(signature);
-    checkMisuse(this.#call(() => this.#machine.sign(id, data, nowMs)));
+    this.#input(1, id, 0, [], bytes(signature), nowMs);
   }
 
   /** The DPoP nonces learnt per origin (`{origin: nonce}`), or null when DPoP is off. */
   dpopNonces() {
-    const json = this.#call(() => this.#machine.dpop_nonces());
-    return json === '' ? null : JSON.parse(json);
+    return this.#view(false);
   }
 
   /** The request with this id got no HTTP response: `timeout`, `connect`, `tls`, `io` or `other`. */
   handleTransportError(id, kind = 'other', nowMs = Date.now()) {
-    const k = String(kind);
-    checkMisuse(this.#call(() => this.#machine.transport_error(id, k, nowMs)));
+    this.#input(2, id, TRANSPORT_KINDS.indexOf(String(kind)) + 1, [], bytes(), nowMs);
   }
 
   /** Stops at once; the next action is `failed` with code `cancelled`. */
   cancel(nowMs = Date.now()) {
-    checkMisuse(this.#call(() => this.#machine.cancel(nowMs)));
+    this.#input(3, 0, 0, [], bytes(), nowMs);
   }
 
   /** The current prompt (device flow only: a level-triggered view of `display`), or null. */
   prompt() {
-    const json = this.#call(() => this.#machine.prompt());
-    return json === '' ? null : JSON.parse(json);
+    return this.#view(true);
   }
 
   /** Releases the WebAssembly memory now (otherwise the garbage collector does it). */

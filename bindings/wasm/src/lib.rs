@@ -6,18 +6,15 @@
 //!
 //! Why JSON text: `JSON.parse` is fast and never fails on integers above 2^53, which a
 //! hostile token response can put in `extra`. The text comes from the core's own small JSON
-//! reader and writer (`deviceflow::json`), not serde: serde_json's generic code was most of
-//! the module.
+//! reader and writer (`deviceflow::json`, configurations by `json::config`), not serde:
+//! serde's generic code was most of the module.
 
-use deviceflow::json::{self, Fields, Object, ToJson, Value};
+use deviceflow::json::{self, config, Fields, Object, ToJson};
 use deviceflow::{
-    Action, DeviceFlow, Discovery, Dpop, Header, HttpResponse, MisuseError, Refresh, RequestId,
-    Revocation, Timestamp, TransportError,
+    ConfigError, DeviceFlow, Discovery, Dpop, DpopConfig, Header, HttpResponse, MisuseError,
+    Refresh, RequestId, Revocation, Timestamp, TransportError,
 };
-use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
-
-mod config;
 
 // SAFETY: a wasm32 module without threads: every call into it runs on the one JS thread.
 #[cfg(target_arch = "wasm32")]
@@ -46,26 +43,16 @@ fn ts(now: f64) -> Timestamp {
     })
 }
 
-/// `""` for success, else the misuse code (`unknown_request`, `finished`) and message as JSON.
+/// `""` for success, else the misuse code (`unknown_request`, `finished`, ...) and message as JSON.
 fn outcome(result: Result<(), MisuseError>) -> String {
-    match result {
-        Ok(()) => String::new(),
-        Err(e) => {
-            let mut out = String::new();
-            Fields::open(&mut out)
-                .str("code", e.code())
-                .str("message", &e.to_string())
-                .close();
-            out
-        }
+    let mut out = String::new();
+    if let Err(e) = result {
+        let mut f = Fields::open(&mut out);
+        f.str("code", e.code())
+            .str("message", &e.to_string())
+            .close();
     }
-}
-
-fn action<T>(a: Action<T>) -> String
-where
-    Action<T>: ToJson,
-{
-    a.to_json()
+    out
 }
 
 /// `[name, value, name, value, ...]` from JS as the core's headers.
@@ -76,18 +63,46 @@ fn header_list(headers: Vec<String>) -> Vec<Header> {
         .collect()
 }
 
-/// DPoP nonces per origin as a JSON object.
-fn nonces_json(nonces: &BTreeMap<String, String>) -> String {
-    let mut o = Object::new();
-    for (origin, nonce) in nonces {
-        o.insert(origin.clone(), Value::String(nonce.clone()));
+/// The machine for `kind` from its configuration document (read by `json::config`).
+fn build(kind: &str, text: &str, now: Timestamp) -> Result<Op, String> {
+    let v = json::parse(text)?;
+    let o = config::object(&v, "the configuration")?;
+    let err = |e: ConfigError| e.message;
+    // Refresh and revocation take the `dpop` key after their own configuration.
+    fn dpop<M>(
+        m: M,
+        o: &Object,
+        add: fn(M, DpopConfig) -> Result<M, ConfigError>,
+    ) -> Result<M, String> {
+        match config::dpop(o)? {
+            Some(d) => add(m, d).map_err(|e| e.message),
+            None => Ok(m),
+        }
     }
-    Value::Object(o).to_json()
+    Ok(match kind {
+        "device_flow" => Op::Flow(Box::new(
+            DeviceFlow::new(config::device_flow(&v)?, now).map_err(err)?,
+        )),
+        "discovery" => {
+            let (issuer, timing) = config::discovery(o)?;
+            Op::Discovery(Discovery::with_timing(&issuer, timing, now).map_err(err)?)
+        }
+        "refresh" => {
+            let m = Refresh::new(config::refresh(o)?, now).map_err(err)?;
+            let m = m.with_extra_token_types(config::extra_token_types(o)?);
+            Op::Refresh(dpop(m, o, Refresh::with_dpop)?)
+        }
+        "revocation" => {
+            let m = Revocation::new(config::revocation(o)?, now).map_err(err)?;
+            Op::Revocation(dpop(m, o, Revocation::with_dpop)?)
+        }
+        other => return Err(format!("unknown operation \"{other}\"")),
+    })
 }
 
 macro_rules! each {
-    ($self:ident, $m:ident => $e:expr) => {
-        match &mut $self.0 {
+    ($self:expr, $m:ident => $e:expr) => {
+        match $self {
             Op::Flow($m) => $e,
             Op::Discovery($m) => $e,
             Op::Refresh($m) => $e,
@@ -99,109 +114,61 @@ macro_rules! each {
 #[wasm_bindgen]
 impl Machine {
     /// `kind`: `device_flow` | `discovery` | `refresh` | `revocation`; `config`: the core's
-    /// config JSON (read by `config.rs`). A bad config throws an `Error` whose message the JS
-    /// layer wraps as `invalid_config`.
+    /// config JSON. A bad config throws an `Error` whose message the JS layer wraps as
+    /// `invalid_config`.
     #[wasm_bindgen(constructor)]
     pub fn new(kind: &str, config: &str, now: f64) -> Result<Machine, JsError> {
-        Self::build(kind, config, ts(now)).map_err(|e| JsError::new(&e))
-    }
-
-    fn build(kind: &str, config: &str, now: Timestamp) -> Result<Machine, String> {
-        let v: Value = json::parse(config)?;
-        let text = |e: deviceflow::ConfigError| e.to_string();
-        let op = match kind {
-            "device_flow" => Op::Flow(Box::new(
-                DeviceFlow::new(config::device_flow(&v)?, now).map_err(text)?,
-            )),
-            "discovery" => {
-                let (issuer, timing) = config::discovery(&v)?;
-                Op::Discovery(Discovery::with_timing(&issuer, timing, now).map_err(text)?)
-            }
-            "refresh" => {
-                let o = v.as_object().ok_or("the configuration must be an object")?;
-                let m = Refresh::new(config::refresh(&v)?, now)
-                    .map_err(text)?
-                    .with_extra_token_types(config::extra_token_types(o)?);
-                Op::Refresh(match config::dpop(o)? {
-                    Some(d) => m.with_dpop(d).map_err(text)?,
-                    None => m,
-                })
-            }
-            "revocation" => {
-                let m = Revocation::new(config::revocation(&v)?, now).map_err(text)?;
-                Op::Revocation(match config::dpop(object(&v)?)? {
-                    Some(d) => m.with_dpop(d).map_err(text)?,
-                    None => m,
-                })
-            }
-            other => return Err(format!("unknown operation \"{other}\"")),
-        };
-        Ok(Machine(op))
+        build(kind, config, ts(now))
+            .map(Machine)
+            .map_err(|e| JsError::new(&e))
     }
 
     /// The next action as JSON (`{"type": "send" | "display" | ...}`).
     pub fn poll(&mut self, now: f64) -> String {
-        each!(self, m => action(m.poll_action(ts(now))))
+        each!(&mut self.0, m => m.poll_action(ts(now)).to_json())
     }
 
-    /// Feeds a response. `headers`: `[name, value, name, value, ...]`. Returns `""` or a misuse JSON.
-    pub fn respond(
+    /// Every input, as `""` or a misuse JSON. `event`: 0 a response (`status`, `headers`
+    /// `[name, value, ...]`, `body`); 1 the DPoP signature in `body` for the `sign` action
+    /// (ES256: raw `r||s` or DER); 2 a transport error, `status` its kind (0 other, 1 timeout,
+    /// 2 connect, 3 tls, 4 io); 3 cancel.
+    pub fn input(
         &mut self,
+        event: u8,
         id: f64,
         status: u16,
         headers: Vec<String>,
         body: &[u8],
         now: f64,
     ) -> String {
-        let response = HttpResponse::new(status, header_list(headers), body);
-        each!(self, m => outcome(m.handle_response(RequestId(id as u64), response, ts(now))))
+        use TransportError::*;
+        let (id, now) = (RequestId(id as u64), ts(now));
+        outcome(match event {
+            0 => {
+                let response = HttpResponse::new(status, header_list(headers), body);
+                each!(&mut self.0, m => m.handle_response(id, response, now))
+            }
+            1 => each!(&mut self.0, m => m.handle_signature(id, body, now)),
+            2 => {
+                let kind = [Other, Timeout, Connect, Tls, Io]
+                    .get(status as usize)
+                    .copied();
+                each!(&mut self.0, m => m.handle_transport_error(id, kind.unwrap_or(Other), now))
+            }
+            _ => each!(&mut self.0, m => m.cancel(now)),
+        })
     }
 
-    /// The DPoP signature for the `sign` action with this id (ES256: raw `r||s` or DER).
-    /// Returns `""` or a misuse JSON (`invalid_signature`, `unknown_request`, `finished`).
-    pub fn sign(&mut self, id: f64, signature: &[u8], now: f64) -> String {
-        each!(self, m => outcome(m.handle_signature(RequestId(id as u64), signature, ts(now))))
-    }
-
-    /// The DPoP nonces learnt per origin as a JSON object, or `""` when DPoP is off.
-    pub fn dpop_nonces(&self) -> String {
-        let dpop = match &self.0 {
-            Op::Flow(m) => m.dpop(),
-            Op::Discovery(m) => m.dpop(),
-            Op::Refresh(m) => m.dpop(),
-            Op::Revocation(m) => m.dpop(),
-        };
-        dpop.map(|d| nonces_json(d.nonces())).unwrap_or_default()
-    }
-
-    /// `kind`: `timeout` | `connect` | `tls` | `io` | anything else means `other`.
-    pub fn transport_error(&mut self, id: f64, kind: &str, now: f64) -> String {
-        let kind = match kind {
-            "timeout" => TransportError::Timeout,
-            "connect" => TransportError::Connect,
-            "tls" => TransportError::Tls,
-            "io" => TransportError::Io,
-            _ => TransportError::Other,
-        };
-        each!(self, m => outcome(m.handle_transport_error(RequestId(id as u64), kind, ts(now))))
-    }
-
-    pub fn cancel(&mut self, now: f64) -> String {
-        each!(self, m => outcome(m.cancel(ts(now))))
-    }
-
-    /// The current prompt as JSON, or `""` (device flow only; a level-triggered view of `display`).
-    pub fn prompt(&self) -> String {
+    /// `prompt`: the current prompt as JSON (device flow only; a level-triggered view of
+    /// `display`); else the DPoP nonces learnt per origin as a JSON object. `""` when none.
+    pub fn view(&self, prompt: bool) -> String {
         match &self.0 {
-            Op::Flow(m) => m.prompt().map(ToJson::to_json).unwrap_or_default(),
-            _ => String::new(),
+            Op::Flow(m) if prompt => m.prompt().map(ToJson::to_json),
+            _ if prompt => None,
+            op => each!(op, m => m.dpop()).map(|d| d.nonces().to_json()),
         }
+        .unwrap_or_default()
     }
-}
-
-fn object(v: &Value) -> Result<&Object, String> {
-    v.as_object()
-        .ok_or_else(|| "the configuration must be an object".to_owned())
 }
 
 /// DPoP proofs for resource requests (the core's `Dpop`): `input` gives the signing input
@@ -220,7 +187,7 @@ impl DpopProofs {
             let mut wrapper = Object::new();
             wrapper.insert("dpop", json::parse(config)?);
             let d = config::dpop(&wrapper)?.ok_or("dpop: a configuration is required")?;
-            Dpop::new(d).map_err(|e| e.to_string())
+            Dpop::new(d).map_err(|e| e.message)
         };
         build().map(DpopProofs).map_err(|e| JsError::new(&e))
     }
@@ -234,18 +201,7 @@ impl DpopProofs {
     /// under `{"misuse": ...}`.
     pub fn headers(input: &str, signature: &[u8], access_token: &str) -> String {
         match Dpop::resource_headers(input, signature, access_token) {
-            Ok(headers) => Value::Array(
-                headers
-                    .iter()
-                    .map(|h| {
-                        let mut o = Object::new();
-                        o.insert("name", Value::String(h.name.clone()));
-                        o.insert("value", Value::String(h.value.clone()));
-                        Value::Object(o)
-                    })
-                    .collect(),
-            )
-            .to_json(),
+            Ok(headers) => headers.to_json(),
             Err(e) => format!(r#"{{"misuse":{}}}"#, outcome(Err(e))),
         }
     }
@@ -259,18 +215,18 @@ impl DpopProofs {
 
     /// The nonces known per origin, as a JSON object.
     pub fn nonces(&self) -> String {
-        nonces_json(self.0.nonces())
+        self.0.nonces().to_json()
     }
 }
 
 /// Every `FlowError` code, so the JS layer can check its error classes cover them.
 #[wasm_bindgen(js_name = errorCodes)]
 pub fn error_codes() -> String {
-    let codes: Vec<Value> = deviceflow::ErrorCode::ALL
+    let codes: Vec<json::Value> = deviceflow::ErrorCode::ALL
         .iter()
         .map(|c| c.as_str().into())
         .collect();
-    Value::Array(codes).to_json()
+    codes.to_json()
 }
 
 /// Test hook, not API (the JS layer does not export it): traps the instance the way a bug

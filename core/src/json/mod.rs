@@ -10,6 +10,7 @@
 //! Numbers keep the text the server sent, so unknown token fields (`extra`)
 //! round-trip exactly, even integers beyond 2^53.
 
+pub mod config;
 mod parse;
 mod serde_impl;
 mod write;

@@ -5,9 +5,10 @@ use super::{Object, Value};
 use crate::action::{Action, Prompt};
 use crate::discovery::ServerMetadata;
 use crate::error::FlowError;
-use crate::http::{HttpRequest, Timestamp};
+use crate::http::{Header, HttpRequest, Timestamp};
 use crate::revocation::Revoked;
 use crate::tokens::TokenSet;
+use std::collections::BTreeMap;
 
 /// A value that writes itself as JSON. Secrets are written out: this is the
 /// explicit serialisation, as with serde.
@@ -104,7 +105,7 @@ impl<'a> Fields<'a> {
         self
     }
 
-    pub fn value(&mut self, key: &str, v: &impl ToJson) -> &mut Self {
+    pub fn value(&mut self, key: &str, v: &(impl ToJson + ?Sized)) -> &mut Self {
         v.write_json(self.key(key));
         self
     }
@@ -140,18 +141,34 @@ impl ToJson for Value {
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Number(n) => out.push_str(n.as_str()),
             Value::String(s) => write_str(out, s),
-            Value::Array(items) => {
-                out.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    v.write_json(out);
-                }
-                out.push(']');
-            }
+            Value::Array(items) => items.write_json(out),
             Value::Object(o) => o.write_json(out),
         }
+    }
+}
+
+/// `[a, b, ...]`.
+impl<T: ToJson> ToJson for [T] {
+    fn write_json(&self, out: &mut String) {
+        out.push('[');
+        for (i, v) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            v.write_json(out);
+        }
+        out.push(']');
+    }
+}
+
+/// `{"key": "value", ...}` (DPoP nonces per origin).
+impl ToJson for BTreeMap<String, String> {
+    fn write_json(&self, out: &mut String) {
+        let mut f = Fields::open(out);
+        for (k, v) in self {
+            f.str(k, v);
+        }
+        f.close();
     }
 }
 
@@ -217,19 +234,15 @@ impl JsonFields for HttpRequest {
         f.u64("id", self.id.0)
             .str("method", self.method.as_str())
             .str("url", &self.url);
-        let out = f.key("headers");
-        out.push('[');
-        for (i, h) in self.headers.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let mut hf = Fields::open(out);
-            hf.str("name", &h.name).str("value", &h.value);
-            hf.close();
-        }
-        out.push(']');
-        f.str("body", self.body_text())
+        f.value("headers", self.headers.as_slice())
+            .str("body", self.body_text())
             .opt_u64("timeout_ms", self.timeout_ms);
+    }
+}
+
+impl JsonFields for Header {
+    fn write_fields(&self, f: &mut Fields<'_>) {
+        f.str("name", &self.name).str("value", &self.value);
     }
 }
 
