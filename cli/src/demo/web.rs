@@ -24,10 +24,12 @@ use crate::{browser, human, ndjson};
 pub const TV_CLIENT: &str = "deviceflow-tv";
 const TV_SCOPE: &str = "openid profile offline_access";
 
-const INDEX_HTML: &str = include_str!("../../../examples/tv/index.html");
-const APP_JS: &str = include_str!("../../../examples/tv/app.js");
-const QR_JS: &str = include_str!("../../../examples/tv/qr.js");
-const STYLE_CSS: &str = include_str!("../../../examples/tv/style.css");
+// tv/ holds links to examples/tv/ (the files live there; the links put them inside the
+// crate, so the crates.io package carries them).
+const INDEX_HTML: &str = include_str!("tv/index.html");
+const APP_JS: &str = include_str!("tv/app.js");
+const QR_JS: &str = include_str!("tv/qr.js");
+const STYLE_CSS: &str = include_str!("tv/style.css");
 
 /// Where the npm package is when this binary was built from the repository.
 const PKG_IN_REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../pkg");

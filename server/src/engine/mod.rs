@@ -40,8 +40,8 @@ pub use keys::KeyRotation;
 pub use params::Params;
 pub use random::Random;
 pub use store::{
-    CommitTicket, DeviceRecord, DeviceStatus, Insertion, Quota, SigningKeyRecord, Store, StoreError, TokenKind,
-    TokenRecord, TokenState,
+    CommitTicket, DeviceRecord, DeviceStatus, Insertion, Quota, SigningKeyRecord, Store,
+    StoreError, TokenKind, TokenRecord, TokenState,
 };
 pub use user_interaction::{Entrant, EntryError, PendingDevice};
 

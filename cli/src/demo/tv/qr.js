@@ -1,0 +1,1 @@
+../../../../examples/tv/qr.js
