@@ -21,6 +21,8 @@ PG_ADMIN=$DEVICEFLOW_TEST_POSTGRES
 PG_DBS=("deviceflow_bench_one_$$" "deviceflow_bench_two_$$")
 pids=()
 cleanup() {
+  # start() runs inside $(...), a subshell: its children are listed in $WORK/pids, not in pids.
+  [ -f "$WORK/pids" ] && mapfile -t -O "${#pids[@]}" pids < "$WORK/pids"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   for db in "${PG_DBS[@]}"; do
@@ -48,9 +50,9 @@ SERVER_CPU=0 LOAD_CPU=$(( $(nproc) > 1 ? 1 : 0 ))
 start() { # name cmd...  → prints the server's first stdout line
   local name=$1; shift
   mkfifo "$WORK/$name.in"
-  sleep $((DURATION * 10 + 300)) > "$WORK/$name.in" & pids+=($!)
+  sleep $((DURATION * 10 + 300)) > "$WORK/$name.in" & echo $! >> "$WORK/pids"
   taskset -c "$SERVER_CPU" "$@" < "$WORK/$name.in" > "$WORK/$name.out" 2> "$WORK/$name.err" &
-  pids+=($!)
+  echo $! >> "$WORK/pids"
   echo $! > "$WORK/$name.pid"
   for _ in $(seq 150); do
     [ -s "$WORK/$name.out" ] && break
