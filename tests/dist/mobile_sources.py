@@ -19,6 +19,7 @@ a listed finding that is gone fails, so the list only ever shrinks."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import tempfile
@@ -321,7 +322,7 @@ def main() -> int:
     if not any("build/bindgen" in str(p) for p in kotlin + swift):
         print("SKIPPED: mobile sources: no generated bindings in bindings/uniffi/build/bindgen "
               "(run bindings/uniffi/build.sh)")
-        return 1 if __import__("os").environ.get("CI") == "true" else 0
+        return 1 if os.environ.get("CI") == "true" else 0
     findings = scan(kotlin, swift, ROOT)
     known = known_defects()
     seen_known = set()
