@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from report import ROOT, Report, run, tail
-from serve import CLIENT_ID, SCOPE, Serve, login_with
+from serve import CLIENT_ID, SCOPE, Serve, last_json, login_with
 
 QEMU = shutil.which("qemu-aarch64-static") or "qemu-aarch64-static"
 MIRROR = "http://deb.debian.org/debian"
@@ -159,10 +159,7 @@ def probe_wheel(r: Report, label: str, python: List[str], pythonpath: Optional[s
     except Exception as e:
         r.fail(f"{label}: login, refresh, revoke against deviceflow serve", repr(e))
         return
-    try:
-        seen = json.loads(out.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        seen = {}
+    seen = last_json(out)
     native = Path(seen.get("native", "/nonexistent"))
     r.check(f"{label}: login, refresh, revoke against deviceflow serve",
             rc == 0 and seen.get("token_type", "").lower() == "bearer" and seen.get("has_refresh") is True

@@ -112,7 +112,7 @@ def check_npm(r: Report, tgz: Path, version: str) -> None:
 def run_npm(r: Report, tgz: Path, serve, work: Path) -> None:  # type: ignore[no-untyped-def]
     """`npm install` of the tarball into an empty folder (the package has no dependencies, so
     nothing is fetched), then a login, refresh and revocation through it against `serve`."""
-    from serve import login_with
+    from serve import last_json, login_with
 
     label = f"npm {tgz.name} (installed, Node)"
     npm, node = shutil.which("npm"), shutil.which("node")
@@ -138,10 +138,7 @@ def run_npm(r: Report, tgz: Path, serve, work: Path) -> None:  # type: ignore[no
     except Exception as e:
         r.fail(f"{label}: login, refresh, revoke against deviceflow serve", repr(e))
         return
-    try:
-        seen = json.loads(out.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        seen = {}
+    seen = last_json(out)
     r.check(f"{label}: login, refresh, revoke against deviceflow serve (ESM and CJS entries)",
             rc == 0 and seen.get("refreshed") is True and seen.get("cjs_login") == "function"
             and str(seen.get("resolved", "")).startswith(f"file://{app}/node_modules/deviceflow/"),

@@ -115,3 +115,11 @@ def login_with(cmd: list, issuer: str, env: Dict[str, str], timeout: float = 120
         out, err = proc.communicate()
         raise
     return proc.returncode, first + out, err
+
+
+def last_json(out: str) -> Dict:
+    """The JSON object on a probe's last stdout line, or {} when there is none."""
+    try:
+        return json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {}
