@@ -69,7 +69,7 @@ impl<S: Store> Engine<S> {
             let device_code = codes::new_device_code(rng);
             let user_code = codes::new_user_code(rng);
             let record = DeviceRecord {
-                id: super::random::token(rng, 16),
+                id: super::random::time_ordered_id(rng, now_ms),
                 device_code_hash: codes::sha256(&device_code),
                 user_code_hash: codes::user_code_hmac(&cfg.user_code_key, &user_code),
                 client_id: client.client_id.clone(),
