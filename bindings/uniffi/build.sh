@@ -40,13 +40,18 @@ if printf '%s\n' "${targets[@]}" | grep -qx kotlin; then
   # debug sections are most of a debug build; the jar needs only the code
   objcopy --strip-debug "$LIB" "$GEN/resources/linux-x86-64/libdeviceflow_uniffi.so"
   # kotlinc takes ~40 s on the 200 KB generated file: skip it when no input changed.
-  stamp=$(cat "$GEN/kotlin/deviceflow/"*.kt "$HERE/kotlin/src/main/kotlin/deviceflow/"*.kt \
-    "$GEN/resources/linux-x86-64/libdeviceflow_uniffi.so" | sha256sum | cut -d' ' -f1)
+  # The JVM jar: generated bindings + src/main (platform-neutral) + src/jvm (JavaHttpTransport,
+  # platformTransport()). src/android is the other platform set: tests/suites/kotlin.sh compiles it.
+  SRC=("$HERE/kotlin/src/main/kotlin" "$HERE/kotlin/src/jvm/kotlin")
+  # The file names count too: a file moved between src/main and src/jvm changes the jar.
+  stamp=$( (cd "$HERE/kotlin/src" && ls -- main/kotlin/deviceflow/*.kt jvm/kotlin/deviceflow/*.kt
+    cat "$GEN/kotlin/deviceflow/"*.kt main/kotlin/deviceflow/*.kt jvm/kotlin/deviceflow/*.kt \
+      "$GEN/resources/linux-x86-64/libdeviceflow_uniffi.so") | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$B/libs/deviceflow.jar.sha256" 2>/dev/null)" != "$stamp" ] || [ ! -f "$B/libs/deviceflow.jar" ]; then
     rm -rf "$B/classes" && mkdir -p "$B/classes"
     "$KOTLIN_HOME/bin/kotlinc" -nowarn -jvm-target 17 \
       -cp "$(bash "$HERE/kotlin/classpath.sh" "$ROOT")" -d "$B/classes" \
-      "$GEN/kotlin" "$HERE/kotlin/src/main/kotlin"
+      "$GEN/kotlin" "${SRC[@]}"
     (cd "$GEN/resources" && cp -r linux-x86-64 "$B/classes/")
     rm -f "$B/libs/deviceflow.jar"
     (cd "$B/classes" && jar cf "$B/libs/deviceflow.jar" .)

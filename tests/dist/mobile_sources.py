@@ -4,10 +4,11 @@ which cannot be built here (no Android SDK/NDK, no Xcode).
     python tests/dist/mobile_sources.py              # check the real sources
     python tests/dist/mobile_sources.py --self-test  # prove it catches seeded bad lines
 
-Kotlin (generated bindings + the drivers in bindings/uniffi/kotlin/src/main) must not use
-JVM APIs Android lacks at any API level (ABSENT), nor APIs newer than MIN_SDK unless the file
-probes for them at run time with `Class.forName("<the class>")` as uniffi's cleaner does
-(NEWER). Swift (generated bindings + the drivers in bindings/uniffi/swift/Sources) must not use
+Kotlin (generated bindings + the drivers in bindings/uniffi/kotlin/src/main + the Android
+source set bindings/uniffi/kotlin/src/android, i.e. what an Android module compiles; not
+src/jvm, the JVM-only JavaHttpTransport) must not use JVM APIs Android lacks at any API level
+(ABSENT), nor APIs newer than MIN_SDK unless the file probes for them at run time with
+`Class.forName("<the class>")` as uniffi's cleaner does (NEWER). Swift (generated bindings + the drivers in bindings/uniffi/swift/Sources) must not use
 Linux-only modules or APIs in code that is compiled for an Apple platform: every `#if`,
 `#elseif` and `#else` is evaluated for macOS, iOS, tvOS, watchOS and visionOS (an unknown
 condition counts as possibly true).
@@ -30,6 +31,8 @@ from typing import Dict, Iterable, List, Optional, Tuple
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 KNOWN = HERE / "android-known-defects.txt"
+# bindings/uniffi/kotlin/src/<dir> compiled into an Android module (src/jvm is JVM-only)
+ANDROID_SOURCE_SETS = ["main", "android"]
 MIN_SDK = 24  # Android 7.0: java.util.function/stream and CompletableFuture exist from here
 
 # Not in Android's java.* / javax.* at any API level (android.jar has no such classes):
@@ -292,7 +295,9 @@ def check_swift(path: Path, rel: str) -> List[Finding]:
 
 def sources() -> Tuple[List[Path], List[Path]]:
     u = ROOT / "bindings/uniffi"
-    kotlin = sorted((u / "build/bindgen").rglob("*.kt")) + sorted((u / "kotlin/src/main").rglob("*.kt"))
+    # The Android build's Kotlin: generated + src/main + src/android. src/jvm is JVM-only.
+    kotlin = sorted((u / "build/bindgen").rglob("*.kt")) + [
+        p for d in ANDROID_SOURCE_SETS for p in sorted((u / "kotlin/src" / d).rglob("*.kt"))]
     swift = sorted((u / "build/bindgen").glob("*.swift")) + sorted(
         p for p in (u / "swift/Sources").rglob("*.swift") if p.name != "DeviceFlowKit.swift")
     return kotlin, swift
@@ -323,10 +328,14 @@ def main() -> int:
         print("SKIPPED: mobile sources: no generated bindings in bindings/uniffi/build/bindgen "
               "(run bindings/uniffi/build.sh)")
         return 1 if os.environ.get("CI") == "true" else 0
+    failed = 0
+    for d in ANDROID_SOURCE_SETS:
+        if not any(f"kotlin/src/{d}/" in p.as_posix() for p in kotlin):
+            failed += 1  # a vanished source set would make the scan pass on nothing
+            print(f"FAIL    bindings/uniffi/kotlin/src/{d}: no Kotlin file found")
     findings = scan(kotlin, swift, ROOT)
     known = known_defects()
     seen_known = set()
-    failed = 0
     for f in findings:
         k = (f.file, f.key)
         if k in known:

@@ -3,7 +3,8 @@
 # assembles deviceflow.jar (classes + linux-x86-64/libdeviceflow_uniffi.so), compiles
 # the checks with kotlinc (npm kotlin-compiler) and runs them on the JVM: every
 # tests/vectors/*.json, errors, redaction, the panic guard, coroutine cancellation,
-# and login/refresh/revoke/deny end to end against node-oidc-provider.
+# and login/refresh/revoke/deny end to end against node-oidc-provider; then compiles the
+# Android source set (src/main + src/android) and logs in and refreshes through it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -29,3 +30,25 @@ fi
 # No -Djna.library.path: JNA must find the native library inside deviceflow.jar, as users get it.
 # stdin </dev/null: the checks spawn node-oidc-provider with their own pipe.
 java -cp "$B/test.jar:$B/libs/deviceflow.jar:$CP" deviceflow.MainKt "$ROOT" </dev/null
+
+# The Android source set: generated bindings + src/main + src/android (not src/jvm), compiled
+# against the JDK into a separate output. That proves it compiles with no JVM-only source (the
+# Android API checks are tests/dist/mobile_sources.py's). Then a real login and refresh through
+# its default transport, UrlConnectionTransport, against node-oidc-provider. Not the hostile
+# cases: on the JDK they would test the JDK's HttpURLConnection, which differs from Android's
+# (OkHttp) in exactly what they probe (see E2e.android).
+K=$ROOT/bindings/uniffi/kotlin
+GEN=$B/generated/uniffi
+stamp=$( (cd "$K/src" && ls -- main/kotlin/deviceflow/*.kt android/kotlin/deviceflow/*.kt
+  cat "$GEN/kotlin/deviceflow/"*.kt main/kotlin/deviceflow/*.kt android/kotlin/deviceflow/*.kt) |
+  sha256sum | cut -d' ' -f1)
+if [ "$(cat "$B/android-classes.sha256" 2>/dev/null)" != "$stamp" ] || [ ! -d "$B/android-classes" ]; then
+  rm -rf "$B/android-classes"
+  "$KOTLIN_HOME/bin/kotlinc" -nowarn -jvm-target 17 -cp "$CP" -d "$B/android-classes" \
+    "$GEN/kotlin" "$K/src/main/kotlin" "$K/src/android/kotlin"
+  echo "$stamp" >"$B/android-classes.sha256"
+fi
+if [ -e "$B/android-classes/deviceflow/JavaHttpTransport.class" ]; then
+  echo "kotlin suite: the Android classes contain JavaHttpTransport (src/jvm leaked in)" >&2; exit 1
+fi
+java -cp "$B/test.jar:$B/android-classes:$GEN/resources:$CP" deviceflow.MainKt "$ROOT" --android-e2e </dev/null

@@ -1,6 +1,7 @@
 //! The Kotlin/JVM jar: the classes bindings/uniffi/build.sh compiles (generated bindings +
-//! bindings/uniffi/kotlin/src/main), plus the native deviceflow_uniffi library of every
-//! platform under the resource prefix JNA looks in (`Native.load` finds it on the classpath).
+//! bindings/uniffi/kotlin/src/main + src/jvm, the JVM source set), plus the native
+//! deviceflow_uniffi library of every platform under the resource prefix JNA looks in
+//! (`Native.load` finds it on the classpath).
 
 use std::fs::File;
 use std::process::Command;

@@ -16,6 +16,9 @@ private fun unixMs(): ULong = System.currentTimeMillis().toULong()
  * Cancelling the coroutine stops at once: the request in flight or the wait is
  * abandoned and the machine is cancelled.
  *
+ * [transport] defaults to the platform's: `JavaHttpTransport` (`java.net.http`) on the JVM,
+ * [UrlConnectionTransport] on Android (`platformTransport()`, in `src/jvm` and `src/android`).
+ *
  * ```
  * val tokens = login(FlowConfig(clientId = "my-app", issuer = "https://id.example.com")) { p ->
  *     println("Open ${p.verificationUri} and enter ${p.userCode}")
@@ -24,7 +27,7 @@ private fun unixMs(): ULong = System.currentTimeMillis().toULong()
  */
 suspend fun login(
     config: FlowConfig,
-    transport: HttpTransport = JavaHttpTransport(),
+    transport: HttpTransport = platformTransport(),
     clock: () -> ULong = ::unixMs,
     dpop: DpopSigner? = null,
     onPrompt: suspend (Prompt) -> Unit,
@@ -38,7 +41,7 @@ suspend fun login(
  */
 suspend fun refresh(
     config: RefreshConfig,
-    transport: HttpTransport = JavaHttpTransport(),
+    transport: HttpTransport = platformTransport(),
     clock: () -> ULong = ::unixMs,
     dpop: DpopSigner? = null,
 ): TokenSet = Refresh(withDpop(config, dpop), clock()).use { drive(SansIo.of(it), transport, clock, dpop) {} }
@@ -46,14 +49,14 @@ suspend fun refresh(
 /** Fetches an issuer's metadata (OpenID Connect Discovery 1.0 / RFC 8414). */
 suspend fun discover(
     issuer: String,
-    transport: HttpTransport = JavaHttpTransport(),
+    transport: HttpTransport = platformTransport(),
     clock: () -> ULong = ::unixMs,
 ): ServerMetadata = Discovery(issuer, clock()).use { drive(SansIo.of(it), transport, clock, null) {} }
 
 /** Revokes a token (RFC 7009); with [dpop], every request carries a proof of that key. */
 suspend fun revoke(
     config: RevocationConfig,
-    transport: HttpTransport = JavaHttpTransport(),
+    transport: HttpTransport = platformTransport(),
     clock: () -> ULong = ::unixMs,
     dpop: DpopSigner? = null,
 ): Revoked = Revocation(withDpop(config, dpop), clock()).use { drive(SansIo.of(it), transport, clock, dpop) {} }

@@ -13,7 +13,7 @@ import kotlinx.coroutines.withTimeout
 
 /**
  * End to end against the real node-oidc-provider (`tests/e2e/provider.mjs`) with the
- * default `java.net.http` transport; the user approves or denies through the
+ * default transport (`java.net.http` on the JVM); the user approves or denies through the
  * provider's own pages (`tests/e2e/approve.mjs`).
  */
 object E2e {
@@ -131,6 +131,45 @@ object E2e {
                     val ms = (System.nanoTime() - t0) / 1_000_000
                     expect(ms < 500) { "cancel took $ms ms" }
                 }
+            }
+        }
+    }
+
+    /**
+     * Run (`--android-e2e`) against the classes of the Android source set (generated + src/main +
+     * src/android, compiled by tests/suites/kotlin.sh), where the default transport is
+     * [UrlConnectionTransport]: a real login and refresh through it, on the JDK's
+     * `HttpURLConnection`. Only these: the hostile cases and the wrong-secret check are not run
+     * here, because the JDK's `HttpURLConnection` differs from Android's (OkHttp) exactly there:
+     * it drops a 4xx body of a streamed POST (invalid_client reads as invalid_response), accepts
+     * a truncated head, and drains a trickled body after `disconnect()`. Those results would
+     * describe the JDK, not Android, which is why the JVM's default is JavaHttpTransport.
+     */
+    fun android(c: Checks, root: File) {
+        File(root, "bindings/uniffi/build").mkdirs()
+        c.check("android source set: the default transport is UrlConnectionTransport") {
+            val default = Class.forName("deviceflow.PlatformTransportKt").getDeclaredMethod("platformTransport").invoke(null)
+            expect(default is UrlConnectionTransport) { "platformTransport() is ${default?.javaClass}" }
+        }
+        val provider = try {
+            Provider(root, mapOf("DEVICE_INTERVAL" to "1"))
+        } catch (e: Exception) {
+            c.check("start node-oidc-provider") { throw e }
+            return
+        }
+        provider.use { p ->
+            var tokens: TokenSet? = null
+            c.check("android source set e2e login(): default transport, discovery, user approves") {
+                val t = loginAs(root, FlowConfig(clientId = "public-cli", issuer = p.issuer, scope = "openid offline_access"), p.issuer)
+                expect(t.accessToken().isNotEmpty() && t.refreshToken() != null) { "$t" }
+                tokens = t
+            }
+            c.check("android source set e2e refresh(): default transport, rotation") {
+                val old = tokens!!
+                val cfg = RefreshConfig(clientId = "public-cli", tokenEndpoint = discover(p.issuer).tokenEndpoint!!, refreshToken = old.refreshToken()!!)
+                val fresh = refresh(cfg)
+                expect(fresh.accessToken() != old.accessToken()) { "same access token" }
+                expect(fresh.refreshToken() != null && fresh.refreshToken() != old.refreshToken()) { "no rotation" }
             }
         }
     }

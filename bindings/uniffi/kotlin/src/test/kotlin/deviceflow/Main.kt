@@ -36,10 +36,16 @@ inline fun <reified E : Throwable> expectThrows(body: () -> Unit): E {
     throw AssertionError("expected ${E::class.simpleName}, nothing thrown")
 }
 
-/** Usage: MainKt <repo root> [--no-e2e] [--no-hostile] */
+/** Usage: MainKt <repo root> [--no-e2e] [--no-hostile] | MainKt <repo root> --android-e2e */
 fun main(args: Array<String>) {
     val root = File(args.getOrElse(0) { "." }).absoluteFile
     val checks = Checks()
+    if ("--android-e2e" in args) {
+        // Against the Android source set's classes (tests/suites/kotlin.sh): see E2e.android.
+        E2e.android(checks, root)
+        println("android source set: ${checks.passed} passed, ${checks.failed} failed")
+        System.exit(if (checks.failed == 0 && checks.passed > 0) 0 else 1)
+    }
 
     val files = Vectors.files(File(root, "tests/vectors")) + Vectors.files(File(root, "tests/vectors/dpop"))
     checks.check("at least one vector found (${files.size})") { expect(files.isNotEmpty()) { "no vectors" } }
