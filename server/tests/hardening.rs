@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use deviceflow_server::engine::codes::sha256;
+use deviceflow_server::engine::codes::device_code_key;
 use deviceflow_server::engine::Store;
 use deviceflow_server::{spawn, ConnLimits, ServerConfig, ServerHandle, TlsFiles};
 use serde_json::Value;
@@ -417,7 +417,7 @@ fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
         let code = json(&r)["device_code"].as_str().unwrap().to_owned();
         s.engine()
             .store
-            .device_by_code(&sha256(&code))
+            .device_by_code(&device_code_key(&code))
             .unwrap()
             .unwrap()
             .source

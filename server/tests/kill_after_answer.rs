@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use deviceflow_server::engine::codes::sha256;
+use deviceflow_server::engine::codes::device_code_key;
 use deviceflow_server::engine::Store;
 use deviceflow_server::store::SqliteStore;
 
@@ -105,7 +105,7 @@ fn every_code_answered_before_a_kill_9_is_in_the_file() {
     let store = SqliteStore::open(&path).unwrap();
     let lost: Vec<&String> = codes
         .iter()
-        .filter(|c| store.device_by_code(&sha256(c)).unwrap().is_none())
+        .filter(|c| store.device_by_code(&device_code_key(c)).unwrap().is_none())
         .collect();
     assert!(
         lost.is_empty(),

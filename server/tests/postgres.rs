@@ -11,7 +11,7 @@ mod pg;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use deviceflow_server::engine::codes::sha256;
+use deviceflow_server::engine::codes::device_code_key;
 use deviceflow_server::engine::{
     ClientRequest, DeviceRecord, DeviceStatus, Engine, EngineConfig, Entrant, Insertion, Params,
     Quota, Response, SigningKeyRecord, Store, TokenKind, TokenRecord, TokenState,
@@ -515,14 +515,14 @@ fn the_database_holds_no_plaintext_code_or_token() {
             dump.push('\n');
         }
     }
-    let hex = |s: &str| {
-        sha256(s)
+    let hex = |digest: [u8; 32]| {
+        digest
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     };
     assert!(
-        dump.contains(&hex(&code)),
+        dump.contains(&hex(device_code_key(&code))),
         "the device code's hash is what is kept"
     );
     for secret in [

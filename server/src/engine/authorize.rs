@@ -66,11 +66,11 @@ impl<S: Store> Engine<S> {
         let cfg = &self.config;
         // A collision of 256-bit device codes is impossible in practice; of user codes, rare.
         for _ in 0..8 {
-            let device_code = codes::new_device_code(rng);
+            let device_code = codes::new_device_code(rng, now_ms);
             let user_code = codes::new_user_code(rng);
             let record = DeviceRecord {
                 id: super::random::time_ordered_id(rng, now_ms),
-                device_code_hash: codes::sha256(&device_code),
+                device_code_hash: codes::device_code_key(&device_code),
                 user_code_hash: codes::user_code_hmac(&cfg.user_code_key, &user_code),
                 client_id: client.client_id.clone(),
                 scope: scope.clone(),

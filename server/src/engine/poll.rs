@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::audit::{Event, Kind};
 use super::clients::Needs;
-use super::codes::sha256;
+use super::codes::{device_code_key, sha256};
 use super::mint::GrantInfo;
 use super::seal;
 use super::{
@@ -43,7 +43,7 @@ impl<S: Store> Engine<S> {
         // its source presented: guessing a 256-bit code is hopeless (§5.2), and refusing a
         // source's real codes would only lock out the users behind a shared address. An unknown
         // code costs one indexed read and writes nothing.
-        let Some(device) = self.store.device_by_code(&sha256(code))? else {
+        let Some(device) = self.store.device_by_code(&device_code_key(code))? else {
             return Err(OAuthError::invalid_grant("unknown device_code"));
         };
         if device.client_id != client.client_id {
@@ -135,7 +135,7 @@ impl<S: Store> Engine<S> {
     ///   presentation is a replay again and revokes the grant (as RFC 6749 §4.1.2 asks for
     ///   authorization codes).
     /// * The seal key is derived from the device code, which only the client holds. The server
-    ///   keeps `sha256(device_code)`, a different value from which the key cannot be computed,
+    ///   keeps `device_code_key(device_code)` (a SHA-256 digest), from which the seal key cannot be computed,
     ///   so a leaked database or backup reveals no token.
     fn consumed(
         &self,

@@ -1,6 +1,6 @@
 //! Sealing a token response under a key only the client holds: the device code.
 //!
-//! The store keeps `sha256(device_code)` to find the record; the seal key is SHA-256 over a
+//! The store keeps `codes::device_code_key(device_code)` (SHA-256 based) to find the record; the seal key is SHA-256 over a
 //! domain-separation prefix and the device code, a different value that cannot be computed from
 //! the stored hash. So the sealed response can be opened by whoever presents the device code,
 //! and a leaked database (or backup) does not reveal the tokens in it.

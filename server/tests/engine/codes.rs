@@ -1,7 +1,8 @@
 //! RFC 8628 §6.1 user codes and §5.2 device codes.
 
 use deviceflow_server::engine::codes::{
-    display_user_code, new_device_code, new_user_code, normalize_user_code, ALPHABET,
+    device_code_key, display_user_code, new_device_code, new_user_code, normalize_user_code,
+    sha256, ALPHABET,
 };
 use deviceflow_server::engine::Entrant;
 
@@ -90,13 +91,36 @@ fn letters_are_uniform() {
 fn device_codes_carry_256_bits_and_never_repeat() {
     let mut rng = TestRng(5);
     let mut seen = std::collections::HashSet::new();
-    for _ in 0..1000 {
-        let code = new_device_code(&mut rng);
-        assert_eq!(code.len(), 43, "32 bytes base64url unpadded");
-        assert!(code
+    for i in 0..1000 {
+        let code = new_device_code(&mut rng, 1_700_000_000_000 + i / 10);
+        let (time, secret) = code.split_once('.').unwrap();
+        assert_eq!(
+            u64::from_str_radix(time, 16).unwrap(),
+            1_700_000_000_000 + i as u64 / 10
+        );
+        assert_eq!(secret.len(), 43, "32 bytes base64url unpadded");
+        assert!(secret
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert!(seen.insert(code));
+    }
+}
+
+#[test]
+fn device_code_keys_follow_issue_time_and_older_codes_keep_their_hash() {
+    let mut rng = TestRng(6);
+    let early = new_device_code(&mut rng, 1_700_000_000_000);
+    let late = new_device_code(&mut rng, 1_700_000_000_001);
+    let (k_early, k_late) = (device_code_key(&early), device_code_key(&late));
+    assert!(k_early < k_late, "keys sort by issue time");
+    assert_eq!(k_early[..6], 1_700_000_000_000u64.to_be_bytes()[2..]);
+    assert_eq!(k_early[6..], sha256(&early)[..26]);
+    // A code from before the prefix (plain base64url, which has no dot) is found by its hash.
+    let legacy = "x7Rz0Q2mYt4Lw9bC1dF3gH5jK7lN9pR2sT4vW6yZ8aB";
+    assert_eq!(device_code_key(legacy), sha256(legacy));
+    // Near misses of the prefix are not prefixes: they too are looked up by the plain hash.
+    for odd in ["018bcfe56800x.a", "018BCFE56800.a", "18bcfe56800.a", ".a"] {
+        assert_eq!(device_code_key(odd), sha256(odd), "{odd}");
     }
 }
 

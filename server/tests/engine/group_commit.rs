@@ -224,7 +224,7 @@ fn the_ungrouped_insert_and_the_engine_commit_before_answering() {
     // The engine's plain entry point: the code it answers with is stored when it returns.
     let mut h = super::Harness::with_store(store);
     let a = h.authorize(0);
-    let hash = deviceflow_server::engine::codes::sha256(&a.device_code);
+    let hash = deviceflow_server::engine::codes::device_code_key(&a.device_code);
     assert!(other.device_by_code(&hash).unwrap().is_some());
     // The grouped entry point leaves it to the caller; finishing it makes it visible.
     let (r, ticket) = h.engine.handle_device_authorization_grouped(
@@ -233,7 +233,8 @@ fn the_ungrouped_insert_and_the_engine_commit_before_answering() {
         &mut h.rng,
     );
     assert_eq!(r.status, 200);
-    let hash = deviceflow_server::engine::codes::sha256(r.body["device_code"].as_str().unwrap());
+    let hash =
+        deviceflow_server::engine::codes::device_code_key(r.body["device_code"].as_str().unwrap());
     assert!(other.device_by_code(&hash).unwrap().is_none());
     let r = h.engine.finish_grouped(r, ticket);
     assert_eq!(r.status, 200);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use deviceflow_server::engine::codes::sha256;
+use deviceflow_server::engine::codes::device_code_key;
 use deviceflow_server::engine::{DeviceRecord, Store, TokenKind, TokenState, DEVICE_CODE_GRANT};
 use deviceflow_server::store::{MemoryStore, SqliteStore};
 use serde_json::Value;
@@ -74,7 +74,7 @@ fn on_both_stores(case: fn(&mut H, Tokens)) {
 fn record(h: &H, device_code: &str) -> DeviceRecord {
     h.engine
         .store
-        .device_by_code(&sha256(device_code))
+        .device_by_code(&device_code_key(device_code))
         .unwrap()
         .unwrap()
 }

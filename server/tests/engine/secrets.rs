@@ -1,6 +1,6 @@
 //! Only hashes are stored; no secret reaches Debug output.
 
-use deviceflow_server::engine::codes::{sha256, user_code_hmac};
+use deviceflow_server::engine::codes::{device_code_key, sha256, user_code_hmac};
 use deviceflow_server::engine::{AuthMethod, Client, EngineConfig, Params};
 use deviceflow_server::ServerConfig;
 
@@ -11,7 +11,8 @@ fn store_holds_only_hashes_of_codes_and_tokens() {
     let mut h = Harness::new();
     let a = h.authorize(0);
     let d = h.engine.store.devices().pop().unwrap();
-    assert_eq!(d.device_code_hash, sha256(&a.device_code));
+    assert_eq!(d.device_code_hash, device_code_key(&a.device_code));
+    assert_eq!(d.device_code_hash[6..], sha256(&a.device_code)[..26]);
     let normalised = a.user_code.replace('-', "");
     assert_eq!(d.user_code_hash, user_code_hmac(&[7; 32], &normalised));
     assert_ne!(
