@@ -4,7 +4,7 @@ use deviceflow_server::engine::codes::{
     device_code_key, display_user_code, new_device_code, new_user_code, normalize_user_code,
     sha256, ALPHABET,
 };
-use deviceflow_server::engine::Entrant;
+use deviceflow_server::engine::{Entrant, Store};
 
 use super::{Harness, TestRng};
 
@@ -136,4 +136,26 @@ fn authorization_response_always_has_interval_and_expiry() {
         b["verification_uri_complete"].as_str().unwrap(),
         format!("{uri}?user_code={}", b["user_code"].as_str().unwrap())
     );
+}
+
+#[test]
+fn a_code_issued_before_time_prefixes_is_still_found_and_redeemed() {
+    // A login pending across the upgrade: its record is keyed by the plain SHA-256 of a code
+    // without the prefix. Polls find it, and after approval it redeems.
+    let mut h = Harness::new();
+    let a = h.authorize(0);
+    let mut old = h.engine.store.devices().pop().unwrap();
+    h.decide(&a.user_code, false, 1); // the new-style record leaves the way
+    let legacy = "x7Rz0Q2mYt4Lw9bC1dF3gH5jK7lN9pR2sT4vW6yZ8aB";
+    old.id = "legacy".into();
+    old.device_code_hash = sha256(legacy);
+    old.user_code_hash[0] ^= 1;
+    h.engine.store.insert_device(&old, &[]).unwrap();
+    assert_eq!(h.poll(legacy, 6_000).body["error"], "authorization_pending");
+    h.engine
+        .handle_decision("legacy", "alice", "198.51.100.7", true, 7_000)
+        .unwrap();
+    let t = h.poll(legacy, 12_000);
+    assert_eq!(t.status, 200, "{}", t.body);
+    assert!(t.body["access_token"].is_string());
 }
