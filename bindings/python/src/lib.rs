@@ -12,7 +12,9 @@ mod convert;
 mod dpop;
 mod machines;
 
-/// The value classes, defined in `deviceflow._values`, are also reachable here.
+/// The value classes, defined in `deviceflow._values`, are also reachable here. They are
+/// looked up on first use (`__getattr__` below, PEP 562), not at module init: building
+/// them imports `dataclasses` and `inspect`, which would double `import deviceflow`.
 const VALUES: [&str; 12] = [
     "HttpRequest",
     "Prompt",
@@ -37,17 +39,32 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<machines::Refresh>()?;
     m.add_class::<machines::Revocation>()?;
     m.add_class::<dpop::SoftwareKey>()?;
-    let values = m.py().import("deviceflow._values")?;
-    for name in VALUES {
-        m.add(name, values.getattr(name)?)?;
-    }
     m.add_function(wrap_pyfunction!(provider_info, m)?)?;
     m.add_function(wrap_pyfunction!(token_set, m)?)?;
     m.add_function(wrap_pyfunction!(id_token_claims, m)?)?;
     m.add_function(wrap_pyfunction!(dpop::dpop_resource_input, m)?)?;
     m.add_function(wrap_pyfunction!(dpop::dpop_resource_headers, m)?)?;
     m.add_function(wrap_pyfunction!(panic_for_tests, m)?)?;
+    // The classes stay in `__all__` (what the .pyi lists); `__getattr__` is no export.
+    for name in VALUES {
+        m.index()?.append(name)?;
+    }
+    m.setattr("__getattr__", wrap_pyfunction!(module_getattr, m)?)?;
     Ok(())
+}
+
+/// `_native.<value class>` (PEP 562): imports `deviceflow._values` on first use and
+/// keeps the class in the module, so later lookups never come here.
+#[pyfunction]
+#[pyo3(pass_module, name = "__getattr__")]
+fn module_getattr(m: &Bound<'_, PyModule>, name: &str) -> PyResult<Py<PyAny>> {
+    if !VALUES.contains(&name) {
+        let message = format!("module 'deviceflow._native' has no attribute '{name}'");
+        return Err(pyo3::exceptions::PyAttributeError::new_err(message));
+    }
+    let value = m.py().import("deviceflow._values")?.getattr(name)?;
+    m.setattr(name, &value)?;
+    Ok(value.unbind())
 }
 
 /// A provider preset (`github`, `google`, `microsoft`, `gitlab`) as a dict of

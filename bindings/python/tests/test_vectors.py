@@ -1,5 +1,6 @@
-"""Replays every `tests/vectors/*.json` through the Python API, with the rules of
-`core/tests/vectors.rs` (format: `tests/vectors/README.md`)."""
+"""Replays every `tests/vectors/*.json` and `tests/vectors/dpop/*.json` through the Python
+API, with the rules of `core/tests/vectors.rs` and `core/tests/dpop_vectors.rs` (format:
+`tests/vectors/README.md` and `tests/vectors/dpop/README.md`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,23 @@ import pytest
 import deviceflow as df
 from servers import VECTORS
 
-FILES = sorted(VECTORS.glob("*.json"))
+FILES = sorted(VECTORS.glob("*.json")) + sorted(VECTORS.glob("dpop/*.json"))
+#: The DPoP vectors' key: d = 0x01..0x20 (tests/vectors/dpop/README.md).
+DPOP_KEY = bytes(range(1, 33))
 
 
 def test_vectors_exist() -> None:
     assert FILES, f"no vectors in {VECTORS}"
+    assert any(p.parent.name == "dpop" for p in FILES), "the DPoP vectors are replayed too"
+
+
+def test_dpop_vectors_use_the_documented_key() -> None:
+    """Every DPoP vector's JWK is the public half of the key its README names."""
+    jwk = df.SoftwareKey(DPOP_KEY).public_jwk()
+    for path in VECTORS.glob("dpop/*.json"):
+        vector = json.loads(path.read_text(encoding="utf-8"))
+        if not vector.get("config_error"):
+            assert vector["config"]["dpop"]["jwk"] == jwk, path.name
 
 
 def make_operation(kind: str, config: dict, now: int) -> Any:
@@ -49,6 +62,8 @@ def action_json(action: Any) -> dict:
                 "reason": action.reason}
     if kind is df.AwaitingResponse:
         return {"type": "awaiting_response", "id": action.id}
+    if kind is df.Sign:
+        return {"type": "sign", "id": action.id, "input": action.input}
     if kind is df.Done:
         return {"type": "done", **action.result.to_dict()}
     if kind is df.Failed:
@@ -113,11 +128,13 @@ def run(vector: dict) -> None:
     start = vector.get("start", 0)
     kind = vector.get("operation", "device_flow")
     if vector.get("config_error"):
-        with pytest.raises(df.ConfigError):
+        with pytest.raises(df.ConfigError) as refused:
             make_operation(kind, vector["config"], start)
+        assert refused.value.code == "invalid_config"
         return
     op = make_operation(kind, vector["config"], start)
     last_id: Optional[int] = None
+    last_sign_id: Optional[int] = None
     for i, step in enumerate(vector["steps"]):
         where = f"step {i}"
         if "poll" in step:
@@ -125,6 +142,8 @@ def run(vector: dict) -> None:
             actual = action_json(action)
             if actual["type"] == "send":
                 last_id = actual["id"]
+            if actual["type"] == "sign":
+                last_sign_id = actual["id"]
             try:
                 subset(step["expect"], actual)
             except AssertionError as e:
@@ -140,13 +159,20 @@ def run(vector: dict) -> None:
             rid = t.get("id", last_id)
             assert rid is not None, f"{where}: no request"
             call(step, op.handle_transport_error, rid, t["kind"], t["now"])
+        elif "sign" in step:
+            g = step["sign"]
+            sid = g.get("id", last_sign_id)
+            assert sid is not None, f"{where}: nothing to sign"
+            signature = bytes.fromhex(g["raw_hex"] if "raw_hex" in g else g["der_hex"])
+            call(step, op.handle_signature, sid, signature, g["now"])
         elif "cancel" in step:
             call(step, op.cancel, step["cancel"])
         else:
             raise AssertionError(f"{where}: unknown step {step}")
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+@pytest.mark.parametrize("path", FILES, ids=[p.relative_to(VECTORS).with_suffix("").as_posix()
+                                             for p in FILES])
 def test_vector(path) -> None:
     vector = json.loads(path.read_text(encoding="utf-8"))
     run(vector)

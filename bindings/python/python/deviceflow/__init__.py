@@ -23,26 +23,14 @@ Every outcome error is a ``DeviceFlowError`` with a stable ``.code``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Union
+from typing import TYPE_CHECKING, Any, List
 
 from ._native import (
-    AwaitingResponse,
     DeviceFlow,
     Discovery,
-    Display,
-    Done,
-    Failed,
-    HttpRequest,
-    Prompt,
     Refresh,
     Revocation,
-    Revoked,
-    Send,
-    ServerMetadata,
-    Sign,
     SoftwareKey,
-    TokenSet,
-    Wait,
     __version__,
     provider_info,
 )
@@ -73,6 +61,21 @@ from .prompt import print_prompt
 from .transport import DEFAULT_TIMEOUT, AsyncTransport, Response, Transport, TransportError
 
 if TYPE_CHECKING:
+    from ._values import (
+        Action,
+        AwaitingResponse,
+        Display,
+        Done,
+        Failed,
+        HttpRequest,
+        Prompt,
+        Revoked,
+        Send,
+        ServerMetadata,
+        Sign,
+        TokenSet,
+        Wait,
+    )
     from .async_api import (
         async_discover,
         async_login,
@@ -85,8 +88,15 @@ if TYPE_CHECKING:
     from .urllib_transport import UrllibTransport
 
 # Imported on first use: asyncio and urllib.request/http.client/ssl cost more to
-# import than everything else together (see bench/python).
+# import than everything else together, and the value classes are dataclasses
+# (``dataclasses`` imports ``inspect``; building twelve of them is as costly again):
+# see bench/python. ``Action`` (what ``poll_action`` returns) is
+# ``Union[Send, Sign, Display, Wait, AwaitingResponse, Done, Failed]``.
 _LAZY = {
+    "Action": "_values", "AwaitingResponse": "_values", "Display": "_values",
+    "Done": "_values", "Failed": "_values", "HttpRequest": "_values", "Prompt": "_values",
+    "Revoked": "_values", "Send": "_values", "ServerMetadata": "_values", "Sign": "_values",
+    "TokenSet": "_values", "Wait": "_values",
     "async_discover": "async_api", "async_login": "async_api",
     "async_poll_device_token": "async_api", "async_refresh": "async_api",
     "async_request_device_code": "async_api", "async_revoke": "async_api",
@@ -109,8 +119,6 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> List[str]:
     return sorted(set(globals()) | set(_LAZY))
 
-#: What ``poll_action`` returns.
-Action = Union[Send, Sign, Display, Wait, AwaitingResponse, Done, Failed]
 
 __all__ = [
     # high level

@@ -1,5 +1,5 @@
 # Type stubs for the Rust extension module (bindings/python/src). The value and action
-# classes are dataclasses in deviceflow._values, re-exported by the native module.
+# classes are dataclasses in deviceflow._values, re-exported by the native module (on first use).
 from typing import Any, Final, Iterable, Literal, Mapping, Optional, Tuple, Union, final
 
 from ._values import AwaitingResponse as AwaitingResponse

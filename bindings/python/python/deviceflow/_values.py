@@ -3,6 +3,9 @@ one as the core's JSON (the form ``tests/vectors`` checks) and ``_action``/``_va
 read it here; nothing is computed on this side. No ``repr`` shows a secret: device
 codes, tokens and client secrets are ``repr=False`` or shown as ``<redacted>``.
 
+Loaded on first use, not by ``import deviceflow`` (``dataclasses`` imports ``inspect``, and
+building the classes costs as much again): by the native module's first conversion or by
+``deviceflow.<class>`` (PEP 562 ``__getattr__`` in ``__init__.py`` and in ``_native``).
 Do not import ``_native`` at module level: the native module imports this one."""
 
 from __future__ import annotations

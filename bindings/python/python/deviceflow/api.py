@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Optional, Sequence, Union, cast
 
-from ._native import DeviceFlow, Discovery, Refresh, Revocation, ServerMetadata, TokenSet
+from ._native import DeviceFlow, Discovery, Refresh, Revocation
 from .authorization import DeviceAuthorization
 from .clock import Clock
 from .config import FlowOptions, Timing, flow_config
@@ -23,13 +23,15 @@ from .transport import DEFAULT_TIMEOUT, Transport, default_transport
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from ._values import ServerMetadata, TokenSet  # loaded on first use (see __init__.py)
+
 
 def discover(issuer: str, *, transport: Optional[Transport] = None,
              timeout: float = DEFAULT_TIMEOUT, timing: Optional[Timing] = None) -> ServerMetadata:
     """The server's metadata (OpenID Connect Discovery, then RFC 8414)."""
     clock = Clock()
     machine = Discovery(issuer, timing=timing, now_ms=clock.now())
-    return cast(ServerMetadata, drive(machine, transport or default_transport(), clock, timeout))
+    return cast("ServerMetadata", drive(machine, transport or default_transport(), clock, timeout))
 
 
 def request_device_code(*, client_id: str, transport: Optional[Transport] = None,
@@ -49,7 +51,7 @@ def poll_device_token(auth: DeviceAuthorization, *,
                       cancel_event: Optional[threading.Event] = None) -> TokenSet:
     """Polls until the user approves (RFC 8628 §3.4, §3.5). Raises AccessDenied,
     ExpiredToken, ... or Cancelled when ``cancel_event`` is set."""
-    return cast(TokenSet, drive(auth.flow, auth.transport, auth.clock, auth.timeout,
+    return cast("TokenSet", drive(auth.flow, auth.transport, auth.clock, auth.timeout,
                                 cancel_event=cancel_event, signer=auth.signer))
 
 
@@ -100,7 +102,7 @@ def refresh(
     if dpop is not None:
         config["dpop"] = dpop_config(dpop)
     clock = Clock()
-    return cast(TokenSet, drive(Refresh(config, now_ms=clock.now()), transport, clock, timeout,
+    return cast("TokenSet", drive(Refresh(config, now_ms=clock.now()), transport, clock, timeout,
                                 signer=dpop))
 
 

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from ._native import DeviceFlow, Prompt
+from ._native import DeviceFlow
 from .clock import Clock
+
+if TYPE_CHECKING:  # the value classes load on first use (see deviceflow/__init__.py)
+    from ._values import Prompt
 
 
 class DeviceAuthorization:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from ._native import AwaitingResponse, Display, Done, Failed, Prompt, Send, Sign, Wait
 from .clock import Clock
 from .transport import Transport, TransportError, error_kind
 
-OnPrompt = Callable[[Prompt], Any]
+if TYPE_CHECKING:  # the value classes load on first use (see deviceflow/__init__.py)
+    from ._values import Prompt, Send
+
+OnPrompt = Callable[["Prompt"], Any]
 
 
 def send(machine: Any, transport: Transport, action: Send, clock: Clock, timeout: float) -> None:
@@ -47,6 +49,8 @@ def drive(
     ``cancel_event`` (a ``threading.Event``) cancels from another thread.
     ``signer`` (a ``deviceflow.Signer``) answers ``Sign`` when DPoP is on.
     """
+    from ._values import AwaitingResponse, Display, Done, Failed, Send, Sign, Wait
+
     try:
         while True:
             if cancel_event is not None and cancel_event.is_set() and not machine.is_finished:

@@ -3,11 +3,13 @@ endpoint is known from the caller or from discovery."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
-from ._native import ServerMetadata, TokenSet
 from .config import client_fields, drop_none
 from .errors import ConfigError, Unsupported
+
+if TYPE_CHECKING:  # the value classes load on first use (see deviceflow/__init__.py)
+    from ._values import ServerMetadata, TokenSet
 
 
 def need_endpoint(given: Optional[str], issuer: Optional[str], name: str) -> bool:
@@ -30,6 +32,8 @@ def refresh_config(token: Union[str, TokenSet], token_endpoint: str, *, client_i
                    client_secret: Optional[str], client_auth: Optional[str],
                    scope: Optional[str], timing: Optional[Mapping[str, int]],
                    extra_token_types: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    from ._values import TokenSet
+
     if isinstance(token, TokenSet):
         if token.refresh_token is None:
             raise ConfigError("this TokenSet has no refresh token (ask for the offline_access scope?)")
@@ -45,6 +49,8 @@ def revocation_target(token: Union[str, TokenSet],
                       hint: Optional[str]) -> Tuple[str, Optional[str]]:
     """The token to revoke: for a TokenSet, its refresh token when it has one
     (revoking it ends the whole grant at most servers), else its access token."""
+    from ._values import TokenSet
+
     if isinstance(token, TokenSet):
         if token.refresh_token is not None:
             return token.refresh_token, hint or "refresh_token"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from ._native import Prompt
+if TYPE_CHECKING:  # the value classes load on first use (see deviceflow/__init__.py)
+    from ._values import Prompt
 
 
 def print_prompt(prompt: Prompt, file: TextIO | None = None) -> None:

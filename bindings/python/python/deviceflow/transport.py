@@ -9,9 +9,12 @@ standard library; it is imported on first use to keep ``import deviceflow`` fast
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Mapping, NamedTuple, Protocol, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Mapping, NamedTuple, Protocol, Sequence, Tuple, Union
 
-from ._native import HttpRequest, __version__
+from ._native import __version__
+
+if TYPE_CHECKING:  # the value classes load on first use (see deviceflow/__init__.py)
+    from ._values import HttpRequest
 
 __all__ = ["Response", "TransportError", "Transport", "AsyncTransport", "default_transport",
            "DEFAULT_TIMEOUT", "DEFAULT_MAX_BODY_BYTES"]
