@@ -24,6 +24,12 @@ mod settings;
 mod store;
 mod transport;
 
+/// The server's allocator: with it `deviceflow serve` answers ~7% more device authorizations
+/// per CPU-second than on glibc's malloc (bench/server/README.md); musl's is slower still.
+#[cfg(feature = "server")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use args::{Cli, Command};
 use clap::Parser;
 use deviceflow::display::clean_text;

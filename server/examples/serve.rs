@@ -8,6 +8,10 @@
 
 use std::io::Read;
 
+/// As in the CLI's `deviceflow serve` (bench/server/README.md measures with it).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let port = args.next().and_then(|p| p.parse().ok()).unwrap_or(0);
