@@ -52,14 +52,19 @@ object E2e {
         login(config) { prompt -> launch { approve(root, issuer, prompt.userCode, deny) } }
     }
 
-    fun all(c: Checks, root: File) {
+    /** node-oidc-provider with a 1 s interval, or null once the failure to start is recorded. */
+    private fun startProvider(c: Checks, root: File): Provider? {
         File(root, "bindings/uniffi/build").mkdirs()
-        val provider = try {
+        return try {
             Provider(root, mapOf("DEVICE_INTERVAL" to "1"))
         } catch (e: Exception) {
             c.check("start node-oidc-provider") { throw e }
-            return
+            null
         }
+    }
+
+    fun all(c: Checks, root: File) {
+        val provider = startProvider(c, root) ?: return
         provider.use { p ->
             val issuer = p.issuer
             var tokens: TokenSet? = null
@@ -146,17 +151,11 @@ object E2e {
      * describe the JDK, not Android, which is why the JVM's default is JavaHttpTransport.
      */
     fun android(c: Checks, root: File) {
-        File(root, "bindings/uniffi/build").mkdirs()
         c.check("android source set: the default transport is UrlConnectionTransport") {
             val default = Class.forName("deviceflow.PlatformTransportKt").getDeclaredMethod("platformTransport").invoke(null)
             expect(default is UrlConnectionTransport) { "platformTransport() is ${default?.javaClass}" }
         }
-        val provider = try {
-            Provider(root, mapOf("DEVICE_INTERVAL" to "1"))
-        } catch (e: Exception) {
-            c.check("start node-oidc-provider") { throw e }
-            return
-        }
+        val provider = startProvider(c, root) ?: return
         provider.use { p ->
             var tokens: TokenSet? = null
             c.check("android source set e2e login(): default transport, discovery, user approves") {
