@@ -5,7 +5,6 @@ through its real pages, and a private GNOME Keyring on its own D-Bus session."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import queue
@@ -15,12 +14,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import pytest
 
+from page_approval import approve
 from servers import ROOT
 
 CLI = Path(os.environ.get("DEVICEFLOW_CLI") or ROOT / "target" / "debug" / "deviceflow")
@@ -122,47 +121,6 @@ class Serve:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-
-
-def approve(issuer: str, user_code: str, username: str = "alice") -> None:
-    """Approves through the server's own pages, as a browser would (the dev sign-in:
-    the name is typed on the code form), like deviceflow_server::approve_via_page."""
-    url = urllib.parse.urlsplit(issuer)
-    base = url.path.rstrip("/")
-
-    def request(method: str, path: str, cookie: Optional[str] = None,
-                form: Optional[Dict[str, str]] = None) -> "tuple[int, str, Optional[str]]":
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=15)
-        headers = {"Cookie": cookie} if cookie else {}
-        body = None
-        if form is not None:
-            body = urllib.parse.urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            conn.request(method, base + path, body=body, headers=headers)
-            resp = conn.getresponse()
-            page = resp.read().decode("utf-8", "replace")
-            cookies = [v.split(";")[0] for k, v in resp.getheaders() if k.lower() == "set-cookie"]
-        finally:
-            conn.close()
-        session = [c for c in cookies if c.split("=")[0].endswith("deviceflow_session")]
-        return resp.status, page, session[0] if session else None
-
-    def between(page: str, start: str, end: str) -> str:
-        i = page.index(start) + len(start)
-        return page[i:page.index(end, i)]
-
-    _, _, cookie = request("GET", "/device?user_code=" + urllib.parse.quote(user_code))
-    assert cookie, "no session cookie from the device page"
-    status, page, _ = request("GET", "/device", cookie)
-    assert status == 200 and 'data-outcome="entry"' in page, page[:500]
-    csrf = between(page, 'name="csrf" value="', '"')
-    status, page, newer = request("POST", "/device", cookie,
-                                  {"csrf": csrf, "username": username, "user_code": user_code})
-    assert status == 200 and 'data-outcome="confirm"' in page, page[:500]
-    status, page, _ = request("POST", "/device/confirm", newer or cookie,
-                              {"csrf": csrf, "decision": "approve"})
-    assert status == 200 and 'data-outcome="approved"' in page, page[:500]
 
 
 def cli_login(home: Path, issuer: str, *extra: str,
