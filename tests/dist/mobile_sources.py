@@ -416,26 +416,23 @@ def self_test() -> int:
             p.write_text(text)
             return check_kotlin(p, name) if lang == "kt" else check_swift(p, name)
 
-        for i, bad in enumerate(SEEDS_KOTLIN_BAD):
-            got = run_one(f"bad{i}.kt", "package x\n" + bad + "\n", "kt")
-            ok = bool(got)
-            failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} self-test: Kotlin {bad!r} is caught"
-                  + (f" ({got[0].why})" if got else ""))
-        got = run_one("good.kt", SEEDS_KOTLIN_GOOD, "kt")
-        failures += bool(got)
-        print(f"{'ok  ' if not got else 'FAIL'} self-test: Kotlin comments, strings, JNA and a "
-              f"probed Cleaner pass" + "".join(f"\n        {f}" for f in got))
-        for i, bad in enumerate(SEEDS_SWIFT_BAD):
-            got = run_one(f"bad{i}.swift", "import Foundation\n" + bad + "\n", "swift")
-            ok = bool(got)
-            failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} self-test: Swift {bad!r} is caught"
-                  + (f" ({got[0].why})" if got else ""))
-        got = run_one("good.swift", SEEDS_SWIFT_GOOD, "swift")
-        failures += bool(got)
-        print(f"{'ok  ' if not got else 'FAIL'} self-test: Swift code guarded for Linux passes"
-              + "".join(f"\n        {f}" for f in got))
+        cases = (
+            ("Kotlin", "kt", "package x\n", SEEDS_KOTLIN_BAD, SEEDS_KOTLIN_GOOD,
+             "Kotlin comments, strings, JNA and a probed Cleaner pass"),
+            ("Swift", "swift", "import Foundation\n", SEEDS_SWIFT_BAD, SEEDS_SWIFT_GOOD,
+             "Swift code guarded for Linux passes"),
+        )
+        for lang, ext, header, bads, good, good_what in cases:
+            for i, bad in enumerate(bads):
+                got = run_one(f"bad{i}.{ext}", header + bad + "\n", ext)
+                ok = bool(got)
+                failures += not ok
+                print(f"{'ok  ' if ok else 'FAIL'} self-test: {lang} {bad!r} is caught"
+                      + (f" ({got[0].why})" if got else ""))
+            got = run_one(f"good.{ext}", good, ext)
+            failures += bool(got)
+            print(f"{'ok  ' if not got else 'FAIL'} self-test: {good_what}"
+                  + "".join(f"\n        {f}" for f in got))
     print(f"mobile sources self-test: {failures} failures")
     return 1 if failures else 0
 
