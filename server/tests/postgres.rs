@@ -49,23 +49,7 @@ fn wins(results: &[bool]) -> usize {
 }
 
 fn device(id: &str, n: u8) -> DeviceRecord {
-    DeviceRecord {
-        id: id.into(),
-        device_code_hash: [n; 32],
-        user_code_hash: [n.wrapping_add(100); 32],
-        client_id: "cli".into(),
-        scope: "openid".into(),
-        created_at_ms: 0,
-        expires_at_ms: 600_000,
-        interval_ms: 5_000,
-        status: DeviceStatus::Pending,
-        subject: None,
-        last_poll_ms: None,
-        slow_downs: 0,
-        source: "192.0.2.1".into(),
-        redeemed_at_ms: None,
-        sealed_response: None,
-    }
+    fixtures::pending_device(id, [n; 32], [n.wrapping_add(100); 32])
 }
 
 fn token(grant: &str, n: u8, kind: TokenKind) -> TokenRecord {

@@ -5,9 +5,7 @@
 use std::sync::Arc;
 
 use deviceflow_server::engine::codes::Digest32;
-use deviceflow_server::engine::{
-    CommitTicket, DeviceRecord, DeviceStatus, Insertion, Quota, Store,
-};
+use deviceflow_server::engine::{CommitTicket, DeviceRecord, Insertion, Quota, Store};
 use deviceflow_server::store::{MemoryStore, SqliteStore};
 
 use super::TempDir;
@@ -17,23 +15,10 @@ const WINDOW: i64 = 60_000;
 fn record(id: &str, device_code: u8, user_code: u16) -> DeviceRecord {
     let mut user = [0; 32];
     user[..2].copy_from_slice(&user_code.to_be_bytes());
-    DeviceRecord {
-        id: id.into(),
-        device_code_hash: digest(device_code, 1),
-        user_code_hash: user,
-        client_id: "cli".into(),
-        scope: "openid".into(),
-        created_at_ms: WINDOW,
-        expires_at_ms: WINDOW + 600_000,
-        interval_ms: 5_000,
-        status: DeviceStatus::Pending,
-        subject: None,
-        last_poll_ms: None,
-        slow_downs: 0,
-        source: "192.0.2.1".into(),
-        redeemed_at_ms: None,
-        sealed_response: None,
-    }
+    let mut record = super::fixtures::pending_device(id, digest(device_code, 1), user);
+    record.created_at_ms = WINDOW;
+    record.expires_at_ms = WINDOW + 600_000;
+    record
 }
 
 fn digest(a: u8, b: u8) -> Digest32 {

@@ -198,23 +198,7 @@ fn the_mirror_runs_on_every_store_and_catches_one_that_differs() {
         vec!["sqlite"]
     };
     assert_eq!(mirror.names(), want);
-    let device = DeviceRecord {
-        id: "only-in-memory".into(),
-        device_code_hash: [1; 32],
-        user_code_hash: [2; 32],
-        client_id: "cli".into(),
-        scope: "openid".into(),
-        created_at_ms: 0,
-        expires_at_ms: 600_000,
-        interval_ms: 5_000,
-        status: DeviceStatus::Pending,
-        subject: None,
-        last_poll_ms: None,
-        slow_downs: 0,
-        source: "192.0.2.1".into(),
-        redeemed_at_ms: None,
-        sealed_response: None,
-    };
+    let device = super::fixtures::pending_device("only-in-memory", [1; 32], [2; 32]);
     // Through the mirror, every store gets it and every store reads it back.
     let mut same = device.clone();
     same.id = "everywhere".into();
