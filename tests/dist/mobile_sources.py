@@ -26,7 +26,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -211,31 +211,27 @@ def eval_condition(cond: str, os_name: str) -> Optional[bool]:
         t = toks[pos]
         pos += 1
         if t == "!":
-            v = primary()
-            return None if v is None else not v
+            return _k_not(primary())
         if t == "(":
             v = disj()
             pos += 1  # ")"
             return v
         return atom(t)
 
-    def conj() -> Optional[bool]:
+    def chain(operand: Callable[[], Optional[bool]], op: str,
+              join: Callable[[Optional[bool], Optional[bool]], Optional[bool]]) -> Optional[bool]:
         nonlocal pos
-        v = primary()
-        while pos < len(toks) and toks[pos] == "&&":
+        v = operand()
+        while pos < len(toks) and toks[pos] == op:
             pos += 1
-            w = primary()
-            v = False if (v is False or w is False) else (None if None in (v, w) else True)
+            v = join(v, operand())
         return v
 
+    def conj() -> Optional[bool]:
+        return chain(primary, "&&", _k_and)
+
     def disj() -> Optional[bool]:
-        nonlocal pos
-        v = conj()
-        while pos < len(toks) and toks[pos] == "||":
-            pos += 1
-            w = conj()
-            v = True if (v is True or w is True) else (None if None in (v, w) else False)
-        return v
+        return chain(conj, "||", _k_or)
 
     return disj() if toks else None
 
