@@ -9,10 +9,10 @@
 
 use crate::error::{ConfigError, MisuseError};
 use crate::http::{Header, HttpResponse, Timestamp};
+use crate::nonces::Nonces;
 use crate::wire::B64;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// The public half of an EC P-256 key as a JWK (RFC 7517): `x` and `y` base64url.
@@ -85,7 +85,7 @@ pub struct DpopConfig {
     pub device_request: bool,
     /// Latest `DPoP-Nonce` per origin (`https://host[:port]`), e.g. from an earlier run.
     #[serde(default)]
-    pub nonces: BTreeMap<String, String>,
+    pub nonces: Nonces,
 }
 
 impl fmt::Debug for DpopConfig {
@@ -104,7 +104,7 @@ impl DpopConfig {
             jwk,
             entropy: entropy.into(),
             device_request: true,
-            nonces: BTreeMap::new(),
+            nonces: Nonces::new(),
         }
     }
 }
@@ -147,7 +147,7 @@ impl Dpop {
     }
 
     /// The latest nonce per origin, to hand to a later operation.
-    pub fn nonces(&self) -> &BTreeMap<String, String> {
+    pub fn nonces(&self) -> &Nonces {
         &self.config.nonces
     }
 
@@ -260,7 +260,7 @@ fn htu(url: &str) -> &str {
 
 /// `scheme://authority` of a URL, lower-cased: the key of the nonce cache.
 fn origin(url: &str) -> String {
-    let after = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let after = crate::wire::find(url, "://").map_or(0, |i| i + 3);
     let end = url[after..]
         .find(['/', '?', '#'])
         .map(|i| after + i)
@@ -296,7 +296,9 @@ fn is_nonce_error(resp: &HttpResponse) -> bool {
             .filter(|h| h.name.eq_ignore_ascii_case("www-authenticate"))
             .any(|h| {
                 let v = h.value.trim_start();
-                v.len() > 4 && v[..4].eq_ignore_ascii_case("dpop") && v.contains("use_dpop_nonce")
+                v.len() > 4
+                    && v[..4].eq_ignore_ascii_case("dpop")
+                    && crate::wire::find(v, "use_dpop_nonce").is_some()
             }),
         _ => false,
     }

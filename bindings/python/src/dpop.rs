@@ -100,5 +100,5 @@ pub fn dpop_resource_headers(
 
 /// The nonces a machine learnt, per origin, for later operations and resource requests.
 pub fn nonces(dpop: Option<&core::Dpop>) -> BTreeMap<String, String> {
-    dpop.map(|d| d.nonces().clone()).unwrap_or_default()
+    dpop.map(|d| d.nonces().clone().into()).unwrap_or_default()
 }

@@ -9,10 +9,10 @@
 use super::{Object, ToJson, Value};
 use crate::config::{Client, ClientAuth, Config, Param, Timing};
 use crate::dpop::{DpopConfig, PublicJwk};
+use crate::nonces::Nonces;
 use crate::refresh::RefreshConfig;
 use crate::revocation::{RevocationConfig, TokenTypeHint};
 use crate::secret::Secret;
-use std::collections::BTreeMap;
 
 type Read<T> = Result<T, String>;
 
@@ -168,13 +168,12 @@ pub fn dpop(o: &Object) -> Read<Option<DpopConfig>> {
 }
 
 /// `{origin: nonce}` (strings), as [`Dpop::nonces`](crate::Dpop::nonces) hands it out.
-pub fn nonces(v: Option<&Value>) -> Read<BTreeMap<String, String>> {
+pub fn nonces(v: Option<&Value>) -> Read<Nonces> {
     let Some(v) = v.filter(|v| !matches!(v, Value::Null)) else {
-        return Ok(BTreeMap::new());
+        return Ok(Nonces::new());
     };
-    // Inserted one by one (the last of duplicate keys wins, as with `collect`): `collect`
-    // would link a sort and a bulk builder into the wasm besides `insert`.
-    let mut nonces = BTreeMap::new();
+    // The last of duplicate keys wins, as with a map.
+    let mut nonces = Nonces::new();
     for (origin, v) in object(v, "dpop.nonces")?.iter() {
         let Value::String(n) = v else {
             return Err("dpop.nonces values must be strings".to_owned());

@@ -8,7 +8,6 @@ use crate::error::FlowError;
 use crate::http::{Header, HttpRequest, Timestamp};
 use crate::revocation::Revoked;
 use crate::tokens::TokenSet;
-use std::collections::BTreeMap;
 
 /// A value that writes itself as JSON. Secrets are written out: this is the
 /// explicit serialisation, as with serde.
@@ -162,10 +161,10 @@ impl<T: ToJson> ToJson for [T] {
 }
 
 /// `{"key": "value", ...}` (DPoP nonces per origin).
-impl ToJson for BTreeMap<String, String> {
+impl ToJson for crate::Nonces {
     fn write_json(&self, out: &mut String) {
         let mut f = Fields::open(out);
-        for (k, v) in self {
+        for (k, v) in self.iter() {
             f.str(k, v);
         }
         f.close();

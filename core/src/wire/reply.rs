@@ -161,7 +161,7 @@ pub(crate) fn parse_object(resp: &HttpResponse) -> Result<Object, String> {
         .to_ascii_lowercase();
     let text =
         std::str::from_utf8(&resp.body).map_err(|_| "response body is not UTF-8".to_string())?;
-    if ctype.contains("application/x-www-form-urlencoded") {
+    if super::find(&ctype, "application/x-www-form-urlencoded").is_some() {
         return Ok(parse_form(text));
     }
     match crate::json::parse(text) {
