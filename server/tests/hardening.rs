@@ -102,13 +102,16 @@ fn decide(s: &ServerHandle, from: IpAddr, cookie: &str, csrf: &str, decision: &s
     )
 }
 
-fn window_start(s: &ServerHandle) -> i64 {
-    let now = std::time::SystemTime::now()
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_millis() as i64;
-    let w = s.engine().config.limits.window_ms;
-    now - now.rem_euclid(w)
+        .as_millis() as i64
+}
+
+fn window_start(s: &ServerHandle) -> i64 {
+    let now = now_ms();
+    now - now.rem_euclid(s.engine().config.limits.window_ms)
 }
 
 /// Waits, if need be, until at least `room` is left in the current limit window, so that a
@@ -116,13 +119,9 @@ fn window_start(s: &ServerHandle) -> i64 {
 /// windows: a burst across a boundary is split between two and trips neither).
 fn with_room_in_window(s: &ServerHandle, room: std::time::Duration) {
     let w = s.engine().config.limits.window_ms;
-    let left_ms = window_start(s) + w
-        - std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64;
+    let left_ms = w - now_ms().rem_euclid(w);
     if left_ms < room.as_millis() as i64 {
-        std::thread::sleep(std::time::Duration::from_millis(left_ms.max(0) as u64 + 50));
+        std::thread::sleep(std::time::Duration::from_millis(left_ms as u64 + 50));
     }
 }
 

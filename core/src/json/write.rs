@@ -6,6 +6,7 @@ use crate::action::{Action, Prompt};
 use crate::discovery::ServerMetadata;
 use crate::error::FlowError;
 use crate::http::{Header, HttpRequest, Timestamp};
+use crate::nonces::Nonces;
 use crate::revocation::Revoked;
 use crate::tokens::TokenSet;
 
@@ -161,7 +162,7 @@ impl<T: ToJson> ToJson for [T] {
 }
 
 /// `{"key": "value", ...}` (DPoP nonces per origin).
-impl ToJson for crate::Nonces {
+impl ToJson for Nonces {
     fn write_json(&self, out: &mut String) {
         let mut f = Fields::open(out);
         for (k, v) in self.iter() {
